@@ -1,0 +1,27 @@
+/* The route table of the native /v1 API. One line per route; docs/API.md documents each. */
+#include "api/api.h"
+
+#define SB "/v1/sandboxes/{id}"
+
+const struct http_route api_routes[] = {
+    {HTTP_GET, "/v1/health", api_health, HTTP_F_PUBLIC},
+    {HTTP_POST, "/v1/sandboxes", api_sandbox_create},
+    {HTTP_GET, "/v1/sandboxes", api_sandbox_list},
+    {HTTP_GET, SB, api_sandbox_get},
+    {HTTP_DELETE, SB, api_sandbox_delete},
+    {HTTP_POST, SB "/start", api_sandbox_start},
+    {HTTP_POST, SB "/stop", api_sandbox_stop},
+    {HTTP_POST, SB "/exec", api_exec},
+    {HTTP_PUT, SB "/files/content", api_file_put, HTTP_F_STREAM_BODY, api_file_put_prepare,
+     api_file_put_chunk},
+    {HTTP_POST, SB "/files/upload", api_file_upload, HTTP_F_MULTIPART, api_file_upload_prepare,
+     NULL, api_file_upload_part},
+    {HTTP_GET, SB "/files/content", api_file_get},
+    {HTTP_GET, SB "/files", api_file_list},
+    {HTTP_GET, SB "/files/stat", api_file_stat},
+    {HTTP_POST, SB "/files/mkdir", api_file_mkdir},
+    {HTTP_DELETE, SB "/files", api_file_delete},
+    {HTTP_POST, SB "/files/move", api_file_move},
+};
+
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

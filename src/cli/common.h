@@ -1,0 +1,86 @@
+/* Helpers shared by the cove subcommands: option parsing, argument parsing, connecting,
+ * and printing (JSON, exec results).
+ *
+ * Functions that end with "an exit code" return CLI_CONTINUE when the caller should carry
+ * on, and otherwise the exit code the command should return right away (having printed why). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/cli-internal.h"
+#include "cli/client.h"
+
+#define CLI_CONTINUE (-1)
+
+/* A command's handler for its own options: opt is getopt's value, arg its optarg. Returns
+ * CLI_CONTINUE or an exit code. */
+typedef int (*cli_option_fn)(const struct cli_command *cmd, int opt, const char *arg,
+                             void *userdata);
+
+/* Parse argv with getopt_long; the global options and --help are handled here, the rest go
+ * to handle(). Returns CLI_CONTINUE or an exit code; *ret_optind is the first positional
+ * argument, as with getopt.
+ *
+ * With ret_lead == NULL options and positional arguments mix freely (GNU order). Otherwise
+ * the command takes one leading positional argument followed by a verbatim argv (exec ID --
+ * argv, run FILE -- args): options may appear before and after the lead, *ret_lead gets it
+ * (NULL if missing), and the verbatim part starts at the next non-option or after "--".
+ * shortopts must then start with '+'. */
+int cli_parse_options(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, cli_option_fn handle, void *userdata,
+                      const char **ret_lead, int *ret_optind);
+
+/* Print "cove VERB: message" and a pointer to the help; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void cli_print_usage(const struct cli_command *cmd, FILE *f);
+
+/* Create the API client from the global flags. Returns CLI_CONTINUE or an exit code. */
+int cli_connect(struct cli_client **ret);
+
+/* Parse "K=V" into obj[K] = V. With from_env, a bare "K" takes V from the environment.
+ * Returns CLI_CONTINUE or an exit code. */
+int cli_parse_kv(const struct cli_command *cmd, const char *flag, const char *s, bool from_env,
+                 json_t *obj);
+
+/* A non-negative decimal such as "2", "0.5" or ".25" (no sign, no exponent). */
+int cli_parse_decimal(const char *s, double *ret);
+
+/* Read f to the end; fails with -E2BIG past cap. *ret is NUL-terminated; caller frees. */
+int cli_read_all(FILE *f, size_t cap, char **ret, size_t *ret_len);
+
+/* Print j indented, with a final newline, to stdout. */
+int cli_print_json(const json_t *j);
+
+/* The integer field key of obj, or def when it is missing or not an integer. */
+long long cli_json_int(const json_t *obj, const char *key, long long def);
+
+/* A JSON string (which may hold NUL bytes) from the command line, or NULL if it is not UTF-8. */
+json_t *cli_json_string(const char *s, size_t len);
+
+/* Present an exec result: its output on our stdout/stderr (or the JSON with --json), notes on
+ * timeout, OOM kill, signal and truncation. timeout_s and max_output are what was asked for,
+ * for the messages. Returns the exit code cove should exit with: the workload's exit code,
+ * CLI_EXIT_TIMEOUT after a timeout, CLI_EXIT_OOM after an OOM kill. */
+int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output);
+
+/* The whole of `cove start` / `cove stop`: POST /v1/sandboxes/ID<suffix>, then print
+ * "NAME: STATE" (or the sandbox with --json). Returns the exit code. */
+int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix);
+
+/* Read all of our stdin (at most COVE_MAX_STDIN_BYTES) into body["stdin"]. Returns
+ * CLI_CONTINUE or an exit code. */
+int cli_exec_add_stdin(json_t *body);
+
+/* POST body to /v1/sandboxes/ID/exec and present the result with cli_exec_report(). Returns
+ * the exit code. */
+int cli_exec(struct cli_client *c, const char *id, const json_t *body, double timeout_s,
+             uint64_t max_output);
+
+/* "/v1/sandboxes/ID/files/content?path=REMOTE" into *ret (caller frees). */
+int cli_file_content_path(struct cli_client *c, const char *id, const char *remote, char **ret);

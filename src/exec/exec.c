@@ -1,0 +1,296 @@
+/* exec: one command, start to finish.
+ *
+ * coved creates a cgroup for the command, pipes for its stdio, and asks the sandbox's init
+ * over the control socket to spawn it (passing the pipe ends and the cgroup's procs file).
+ * It then multiplexes stdin, stdout, stderr and the control connection in one poll loop:
+ * output beyond the cap is read and dropped (so the writer never blocks) and flagged; the
+ * wall-clock deadline kills the whole cgroup; when init reports the exit, anything the
+ * command left running in the background is killed too, so an exec never leaks processes.
+ * OOM kills are detected from the sandbox's memory cgroup counter. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "exec/exec.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/ctl-proto.h"
+
+void exec_result_init(struct exec_result *r, size_t cap)
+{
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->out, cap);
+    buf_init(&r->err, cap);
+}
+
+void exec_result_done(struct exec_result *r)
+{
+    buf_free(&r->out);
+    buf_free(&r->err);
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int send_spawn(int ctl, const struct exec_req *req, char **envp, const int fds[4],
+                      struct cove_err *err)
+{
+    struct buf payload;
+    struct ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_SPAWN, .flags = CTL_F_CGROUP_FD};
+    char cbuf[CMSG_SPACE(sizeof(int) * 4)] = {0};
+    struct iovec iov[2];
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *cm;
+    int r = 0;
+
+    buf_init(&payload, CTL_MAX_PAYLOAD);
+    r = buf_append(&payload, req->cwd, strlen(req->cwd) + 1);
+    for (size_t i = 0; r >= 0 && req->argv[i]; i++, m.argc++)
+        r = buf_append(&payload, req->argv[i], strlen(req->argv[i]) + 1);
+    for (size_t i = 0; r >= 0 && envp[i]; i++, m.envc++)
+        r = buf_append(&payload, envp[i], strlen(envp[i]) + 1);
+    if (r < 0) {
+        buf_free(&payload);
+        return cove_err_set(err, -E2BIG, "command line and environment exceed %u bytes",
+                            CTL_MAX_PAYLOAD);
+    }
+    m.payload_len = (uint32_t)payload.len;
+    iov[0] = (struct iovec){&m, sizeof(m)};
+    iov[1] = (struct iovec){payload.data, payload.len};
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * 4);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * 4);
+    if (sendmsg(ctl, &mh, MSG_NOSIGNAL) < 0)
+        r = cove_err_errno(err, errno, "send command to sandbox");
+    buf_free(&payload);
+    return r;
+}
+
+static int recv_msg(int ctl, struct ctl_msg *m)
+{
+    ssize_t n = recv(ctl, m, sizeof(*m), MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    if (n == 0)
+        return -EPIPE;
+    if (n != (ssize_t)sizeof(*m) || m->magic != CTL_MAGIC)
+        return -EPROTO;
+    return 1;
+}
+
+static void drain(int *fd, struct buf *b, bool *trunc)
+{
+    char chunk[65536];
+
+    for (;;) {
+        ssize_t n = read(*fd, chunk, sizeof(chunk));
+        if (n > 0) {
+            if (buf_append_upto(b, chunk, (size_t)n) < (size_t)n)
+                *trunc = true;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            *fd = safe_close(*fd);
+        return;
+    }
+}
+
+static const char *stage_text(int stage)
+{
+    switch (stage) {
+    case CTL_STAGE_CWD:
+        return "working directory";
+    case CTL_STAGE_EXEC:
+        return "exec";
+    case CTL_STAGE_CREDS:
+        return "switching to the sandbox user";
+    case CTL_STAGE_CGROUP:
+        return "joining the command's cgroup";
+    default:
+        return "start";
+    }
+}
+
+int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result *res,
+             struct cove_err *err)
+{
+    const struct cgroup_ops *cg = cgroup_ops();
+    const char *id = sandbox_id(sb);
+    _cleanup_close_ int ctl = -EBADF, procs = -EBADF, in_r = -EBADF, in_w = -EBADF,
+                        out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
+    uint64_t n, oom_before = 0, oom_after = 0;
+    int64_t t0, deadline;
+    size_t stdin_off = 0;
+    bool exited = false, killed_rest = false;
+    struct ctl_msg m;
+    char **envp = NULL;
+    int p[2], r, status = 0;
+
+    ctl = sandbox_ctl_connect(sb, err);
+    if (ctl < 0)
+        return ctl;
+    n = sandbox_next_exec(sb);
+    r = cg->exec_create(id, n, &procs);
+    if (r < 0)
+        return cove_err_errno(err, -r, "create the command's cgroup");
+    if (pipe2(p, O_CLOEXEC) < 0)
+        goto fail_errno;
+    out_r = p[0], out_w = p[1];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        goto fail_errno;
+    err_r = p[0], err_w = p[1];
+    if (req->stdin_data) {
+        if (pipe2(p, O_CLOEXEC) < 0)
+            goto fail_errno;
+        in_r = p[0], in_w = p[1];
+        fcntl(in_w, F_SETFL, O_NONBLOCK);
+    } else {
+        in_r = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in_r < 0)
+            goto fail_errno;
+    }
+    fcntl(out_r, F_SETFL, O_NONBLOCK);
+    fcntl(err_r, F_SETFL, O_NONBLOCK);
+    envp = sandbox_build_env(sb, req->env);
+    if (!envp) {
+        r = cove_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    (void)cg->oom_kills(id, &oom_before);
+    sandbox_busy(sb, 1);
+    t0 = mono_us();
+    deadline = req->timeout_ms ? t0 + (int64_t)req->timeout_ms * 1000 : INT64_MAX;
+    r = send_spawn(ctl, req, envp, (int[]){in_r, out_w, err_w, procs}, err);
+    in_r = safe_close(in_r);
+    out_w = safe_close(out_w);
+    err_w = safe_close(err_w);
+    procs = safe_close(procs);
+    if (r < 0)
+        goto out_busy;
+
+    /* First answer: SPAWNED or ERROR. */
+    {
+        struct pollfd pfd = {.fd = ctl, .events = POLLIN};
+        if (poll(&pfd, 1, 30000) <= 0 || recv_msg(ctl, &m) <= 0) {
+            r = cove_err_set(err, -EIO, "the sandbox did not answer the spawn request");
+            goto out_busy;
+        }
+    }
+    if (m.type == CTL_ERROR) {
+        m.text[sizeof(m.text) - 1] = '\0';
+        if (m.stage == CTL_STAGE_CWD) {
+            r = cove_err_setk(err, m.err == ENOENT ? -EINVAL : -m.err, "CWD_NOT_FOUND",
+                              "cannot use working directory '%s': %s", req->cwd, m.text);
+            goto out_busy;
+        }
+        if (m.stage == CTL_STAGE_EXEC) {
+            /* Like a shell: 127 for not found, 126 for not executable. */
+            res->exit_code = m.err == ENOENT ? 127 : 126;
+            buf_appendf(&res->err, "cove: %s: %s\n", req->argv[0], m.text);
+            r = 0;
+            goto out_busy;
+        }
+        r = cove_err_set(err, -(m.err ? m.err : EIO), "cannot start the command (%s): %s",
+                         stage_text(m.stage), m.text);
+        goto out_busy;
+    }
+
+    while (!exited || out_r >= 0 || err_r >= 0) {
+        struct pollfd pfd[4];
+        nfds_t k = 0;
+        int64_t now = mono_us();
+        int timeout;
+
+        if (now >= deadline && !res->timed_out) {
+            res->timed_out = true;
+            cg->exec_kill(id, n);
+            killed_rest = true;
+        }
+        timeout = deadline == INT64_MAX || res->timed_out ? -1
+                                                           : (int)((deadline - now + 999) / 1000);
+        if (exited && !killed_rest) {
+            /* The command is gone; whatever still holds its pipes is a background process
+             * it left behind. Read what is buffered, then end them. */
+            timeout = 0;
+        }
+        if (!exited)
+            pfd[k++] = (struct pollfd){.fd = ctl, .events = POLLIN};
+        if (out_r >= 0)
+            pfd[k++] = (struct pollfd){.fd = out_r, .events = POLLIN};
+        if (err_r >= 0)
+            pfd[k++] = (struct pollfd){.fd = err_r, .events = POLLIN};
+        if (in_w >= 0)
+            pfd[k++] = (struct pollfd){.fd = in_w, .events = POLLOUT};
+        int pr = poll(pfd, k, timeout);
+        if (pr < 0 && errno != EINTR) {
+            r = cove_err_errno(err, errno, "poll");
+            goto out_busy;
+        }
+        if (pr == 0 && exited && !killed_rest) {
+            cg->exec_kill(id, n);
+            killed_rest = true;
+            continue;
+        }
+        for (nfds_t i = 0; i < k; i++) {
+            if (!pfd[i].revents)
+                continue;
+            if (pfd[i].fd == ctl) {
+                int q = recv_msg(ctl, &m);
+                if (q > 0 && m.type == CTL_EXITED) {
+                    status = m.status;
+                    exited = true;
+                    res->duration_ms = (double)(mono_us() - t0) / 1000.0;
+                } else if (q < 0) {
+                    r = cove_err_set(err, -EIO, "lost the connection to the sandbox (stopped?)");
+                    goto out_busy;
+                }
+            } else if (pfd[i].fd == out_r) {
+                drain(&out_r, &res->out, &res->out_truncated);
+            } else if (pfd[i].fd == err_r) {
+                drain(&err_r, &res->err, &res->err_truncated);
+            } else if (pfd[i].fd == in_w) {
+                ssize_t w = write(in_w, req->stdin_data + stdin_off, req->stdin_len - stdin_off);
+                if (w > 0)
+                    stdin_off += (size_t)w;
+                if ((w < 0 && errno != EAGAIN) || stdin_off >= req->stdin_len)
+                    in_w = safe_close(in_w);
+            }
+        }
+    }
+    if (WIFEXITED(status)) {
+        res->exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        res->signal = WTERMSIG(status);
+        res->exit_code = 128 + res->signal;
+    }
+    (void)cg->oom_kills(id, &oom_after);
+    res->oom_killed = oom_after > oom_before && !res->timed_out;
+    r = 0;
+out_busy:
+    sandbox_busy(sb, -1);
+out:
+    cg->exec_destroy(id, n);
+    for (size_t i = 0; envp && envp[i]; i++)
+        free(envp[i]);
+    free(envp);
+    return r;
+fail_errno:
+    r = cove_err_errno(err, errno, "pipe");
+    goto out;
+}

@@ -1,0 +1,42 @@
+/* Running one command in a started sandbox and collecting its result. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "sandbox/sandbox.h"
+
+struct exec_req {
+    char **argv;            /* NULL-terminated */
+    const char *cwd;        /* absolute path inside the sandbox */
+    json_t *env;            /* extra environment, object of strings, may be NULL */
+    uint64_t timeout_ms;    /* 0 = none */
+    const char *stdin_data; /* NULL = /dev/null */
+    size_t stdin_len;
+    size_t max_output;      /* per stream */
+};
+
+struct exec_result {
+    int exit_code;   /* exit status, or 128 + signal */
+    int signal;      /* 0 if it exited */
+    struct buf out;
+    struct buf err;
+    bool out_truncated;
+    bool err_truncated;
+    double duration_ms;
+    bool timed_out;
+    bool oom_killed;
+};
+
+void exec_result_init(struct exec_result *r, size_t cap);
+void exec_result_done(struct exec_result *r);
+
+/* Run req in sb. A command that fails, is killed or times out is a successful call with the
+ * outcome in res; an error return means the command could not be started (err says why:
+ * -EBUSY sandbox not started, -ENOENT missing cwd, ...). A missing program is exit code 127
+ * with the reason on stderr, like a shell. */
+int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result *res,
+             struct cove_err *err);

@@ -1,0 +1,134 @@
+/* Private to src/http: the server, listener and request objects behind the opaque types of
+ * http.h, and the tuning constants of the libmicrohttpd glue. Nothing outside src/http may
+ * include this file.
+ *
+ * Ownership: a struct http_req is created by the URI log callback of MHD, lives until MHD's
+ * "request completed" notification, and is only ever touched by its connection's thread.
+ * struct http_server is read-only after http_server_start() except for the upgrade list,
+ * which `lock` protects. */
+#pragma once
+
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "http/http.h"
+#include "http/router.h"
+
+/* Per-connection MHD memory pool: request line, headers (capped at COVE_MAX_HEADER_BYTES by
+ * the access handler) and the read buffer must fit. */
+#define HTTP_CONN_MEMORY_LIMIT (128u << 10)
+#define HTTP_THREAD_STACK      (512u << 10)
+/* MHD post processor buffer: the headers of one multipart part must fit in it. */
+#define HTTP_PP_BUFFER (64u << 10)
+/* Block size MHD asks a streamed response for. */
+#define HTTP_STREAM_BLOCK (64u << 10)
+/* Longest pause between two polls of a streamed response that has no data yet. */
+#define HTTP_STREAM_WAIT_MAX_MS 50
+/* MHD 0.9.75 cannot queue a reply while a body is being received, so after a failure we
+ * swallow the rest of the body and reply at the end. At least this much is swallowed (more on
+ * upload routes, up to their cap) before the connection is simply closed. */
+#define HTTP_DISCARD_MAX (64ull << 20)
+#define HTTP_ERR_MSG_MAX 1024
+
+struct http_server;
+
+struct http_listener {
+    struct http_server *srv;
+    struct MHD_Daemon *mhd;
+    bool is_unix;
+};
+
+/* A WebSocket upgrade: created by http_reply_websocket(), owned by the request until MHD
+ * hands over the socket, then by the upgrade callback. */
+struct http_upgrade {
+    struct http_upgrade *prev, *next;
+    struct http_server *srv;
+    http_upgrade_fn fn;
+    void *ctx;
+    void (*free_ctx)(void *);
+    int fd;
+};
+
+struct http_server {
+    struct http_config cfg; /* strings point to the copies below */
+    char *listen_host;
+    char *unix_path;
+    bool unix_created;
+    bool sigpipe_ignored;
+    struct http_listener tcp;
+    struct http_listener unx;
+    uint16_t port;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool lock_init;
+    bool stopping;
+    size_t n_upgraded;
+    struct http_upgrade *upgrades; /* running upgrade callbacks */
+};
+
+struct http_header {
+    struct http_header *next;
+    char *name;
+    char *value;
+};
+
+enum http_body_mode {
+    HTTP_BODY_BUFFER,
+    HTTP_BODY_STREAM,
+    HTTP_BODY_MULTIPART,
+};
+
+enum http_phase {
+    HTTP_PHASE_NEW,     /* URI seen, access handler not called yet */
+    HTTP_PHASE_BODY,    /* headers processed, body flowing to its consumer */
+    HTTP_PHASE_DISCARD, /* failed or consumer stopped: swallow the rest of the body */
+    HTTP_PHASE_QUEUED,  /* response handed to MHD */
+};
+
+/* A zero-length multipart piece not yet passed on; see on_post_data() in server.c. */
+struct http_part_pending {
+    bool active;
+    bool fresh; /* seen during the current MHD_post_process() call */
+    char *field;
+    char *filename;
+    char *content_type;
+};
+
+struct http_req {
+    struct http_server *srv;
+    struct http_listener *lst;
+    struct MHD_Connection *conn;
+    enum http_phase phase;
+    enum http_method method;
+    const struct http_route *route;
+    char *raw_path; /* as sent, without the query */
+    char *path;     /* percent-decoded */
+    struct router_match match;
+    char peer[INET6_ADDRSTRLEN];
+    void *principal;
+
+    enum http_body_mode mode;
+    uint64_t cap;
+    uint64_t received;
+    uint64_t discarded;
+    uint64_t discard_budget;
+    struct buf body;
+    struct MHD_PostProcessor *pp;
+    struct http_part_pending pending;
+    bool part_stopped;
+
+    void *ctx;
+    void (*ctx_free)(void *);
+
+    struct http_header *headers, *headers_tail;
+    bool replied;
+    unsigned status;
+    struct MHD_Response *resp;
+    struct http_upgrade *upgrade;
+};

@@ -1,0 +1,17 @@
+/* cove-init internals: PID 1 of a sandbox. See init.c for the theory of operation. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sandbox/ctl-proto.h"
+
+/* Mount the root filesystem, /proc, /dev, pivot into it, set hostname and loopback, and
+ * lock the process down (bounding set, no_new_privs, seccomp). On failure writes a message
+ * into msg and returns -errno. */
+int init_setup(const struct ctl_init_config *cfg, int seccomp_fd, char *msg, size_t msgsz);
+
+/* Start a child for a SPAWN request. fds: stdin, stdout, stderr [, cgroup.procs].
+ * Returns the child's pid, or -errno with *stage and msg set. */
+pid_t init_spawn(const struct ctl_msg *req, const char *payload, const int *fds, int nfds,
+                 const struct ctl_init_config *cfg, int *stage, char *msg, size_t msgsz);

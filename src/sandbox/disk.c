@@ -1,0 +1,395 @@
+/* Loop-mounted ext4 disks and the warm pool (see disk.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "sandbox/disk.h"
+
+#define MAX_DISKS 65536
+
+enum disk_state { D_NONE, D_FREE, D_USED };
+
+struct disk {
+    uint8_t state;
+    uint32_t mib;
+};
+
+static struct disk *disks;
+static char dir[512];
+static uint32_t def_mib;
+static unsigned warm_target;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static pthread_t refill_thread;
+static bool stopping, started;
+
+extern char **environ;
+
+void disk_path(int32_t slot, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%d", dir, slot);
+}
+
+static bool is_mounted(const char *path)
+{
+    struct stat a, b;
+    char parent[600];
+
+    if (stat(path, &a) < 0)
+        return false;
+    snprintf(parent, sizeof(parent), "%s/..", path);
+    if (stat(parent, &b) < 0)
+        return false;
+    return a.st_dev != b.st_dev;
+}
+
+static int run_mkfs(const char *img)
+{
+    char *argv[] = {"mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E",
+                    "lazy_itable_init=1,nodiscard", "-m", "0", "-b", "4096", (char *)img, NULL};
+    posix_spawn_file_actions_t fa;
+    int status, r;
+    pid_t pid;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    r = posix_spawnp(&pid, "mkfs.ext4", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return -r;
+    if (waitpid(pid, &status, 0) < 0)
+        return -errno;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* Attach img to a free loop device and mount it at mnt. The loop device detaches itself
+ * when unmounted (LO_FLAGS_AUTOCLEAR). */
+static int loop_mount(const char *img, const char *mnt)
+{
+    _cleanup_close_ int ctl = -EBADF, imgfd = -EBADF;
+    char dev[64];
+    int r = -EBUSY;
+
+    imgfd = open(img, O_RDWR | O_CLOEXEC);
+    if (imgfd < 0)
+        return -errno;
+    ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (ctl < 0)
+        return -errno;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        struct loop_config lc = {.fd = (uint32_t)imgfd};
+        int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+        if (n < 0)
+            return -errno;
+        snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+        _cleanup_close_ int lfd = open(dev, O_RDWR | O_CLOEXEC);
+        if (lfd < 0)
+            return -errno;
+        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+        snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", img);
+        if (ioctl(lfd, LOOP_CONFIGURE, &lc) < 0) {
+            r = -errno;
+            if (errno == EBUSY)
+                continue; /* raced with another user of loop-control */
+            return r;
+        }
+        if (mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV, "discard") < 0) {
+            r = -errno;
+            ioctl(lfd, LOOP_CLR_FD, 0);
+            return r;
+        }
+        return 0;
+    }
+    return r;
+}
+
+static int disk_create(int32_t slot, uint32_t mib)
+{
+    char img[600], mnt[600];
+    _cleanup_close_ int fd = -EBADF;
+    int r;
+
+    snprintf(img, sizeof(img), "%s/%d.img", dir, slot);
+    disk_path(slot, mnt, sizeof(mnt));
+    fd = open(img, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)mib << 20) < 0)
+        return -errno;
+    fd = safe_close(fd);
+    r = run_mkfs(img);
+    if (r < 0)
+        goto fail;
+    if (mkdir(mnt, 0700) < 0 && errno != EEXIST) {
+        r = -errno;
+        goto fail;
+    }
+    r = loop_mount(img, mnt);
+    if (r < 0)
+        goto fail;
+    snprintf(img, sizeof(img), "%s/lost+found", mnt);
+    (void)rmdir(img); /* nothing to recover: the disk is scratch space */
+    return 0;
+fail:
+    unlink(img);
+    return r;
+}
+
+static void disk_destroy(int32_t slot)
+{
+    char img[600], mnt[600];
+
+    disk_path(slot, mnt, sizeof(mnt));
+    if (umount2(mnt, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        log_warn("unmount %s: %m", mnt);
+    rmdir(mnt);
+    snprintf(img, sizeof(img), "%s/%d.img", dir, slot);
+    unlink(img);
+}
+
+/* Remove everything inside the disk's root, never following a symlink. */
+static int wipe_at(int dfd)
+{
+    _cleanup_closedir_ DIR *d = fdopendir(dfd);
+    struct dirent *de;
+    int r = 0;
+
+    if (!d) {
+        close(dfd);
+        return -errno;
+    }
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (errno != EISDIR && errno != EPERM) {
+            r = -errno;
+            continue;
+        }
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            r = -errno;
+            continue;
+        }
+        (void)fchmod(sub, 0700); /* overlay's work dir is mode 000 */
+        wipe_at(sub);
+        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+            r = -errno;
+    }
+    return r;
+}
+
+static int find_slot(void)
+{
+    for (int32_t i = 0; i < MAX_DISKS; i++)
+        if (disks[i].state == D_NONE)
+            return i;
+    return -ENOSPC;
+}
+
+static unsigned count_free_default(void)
+{
+    unsigned n = 0;
+    for (int32_t i = 0; i < MAX_DISKS; i++)
+        n += disks[i].state == D_FREE && disks[i].mib == def_mib;
+    return n;
+}
+
+static void *refill_main(void *arg)
+{
+    pthread_mutex_lock(&mu);
+    while (!stopping) {
+        if (count_free_default() >= warm_target) {
+            pthread_cond_wait(&cv, &mu);
+            continue;
+        }
+        int32_t slot = find_slot();
+        if (slot < 0) {
+            pthread_cond_wait(&cv, &mu);
+            continue;
+        }
+        disks[slot].state = D_USED; /* reserved while we build it */
+        pthread_mutex_unlock(&mu);
+        int r = disk_create(slot, def_mib);
+        pthread_mutex_lock(&mu);
+        if (r < 0) {
+            disks[slot].state = D_NONE;
+            log_warn("cannot prepare a sandbox disk: %s", strerror(-r));
+            pthread_mutex_unlock(&mu);
+            sleep(1);
+            pthread_mutex_lock(&mu);
+        } else {
+            disks[slot] = (struct disk){D_FREE, def_mib};
+            pthread_cond_broadcast(&cv);
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm, struct cove_err *err)
+{
+    snprintf(dir, sizeof(dir), "%s/disks", state_dir);
+    def_mib = default_mib;
+    warm_target = warm;
+    disks = calloc(MAX_DISKS, sizeof(*disks));
+    if (!disks)
+        return cove_err_set(err, -ENOMEM, "out of memory");
+    if (mkdir(dir, 0711) < 0 && errno != EEXIST)
+        return cove_err_errno(err, errno, "create %s", dir);
+    (void)chmod(dir, 0711);
+    /* Disks left by an earlier run are adopted by their sandboxes (disk_adopt); those no
+     * sandbox claims are destroyed by disk_pool_sweep() later. Mark them as present. */
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char *end;
+        long n = strtol(de->d_name, &end, 10);
+        if (end != de->d_name && !strcmp(end, ".img") && n >= 0 && n < MAX_DISKS)
+            disks[n].state = D_FREE, disks[n].mib = 0; /* size unknown: not reused as pooled */
+    }
+    return 0;
+}
+
+static void start_refill(void)
+{
+    if (!started && warm_target > 0) {
+        started = true;
+        pthread_create(&refill_thread, NULL, refill_main, NULL);
+    }
+}
+
+void disk_pool_stop(void)
+{
+    pthread_mutex_lock(&mu);
+    stopping = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    if (started)
+        pthread_join(refill_thread, NULL);
+}
+
+int disk_adopt(int32_t slot, struct cove_err *err)
+{
+    char img[600], mnt[600];
+    int r = 0;
+
+    if (slot < 0 || slot >= MAX_DISKS)
+        return cove_err_set(err, -EINVAL, "bad disk slot %d", slot);
+    disk_path(slot, mnt, sizeof(mnt));
+    snprintf(img, sizeof(img), "%s/%d.img", dir, slot);
+    if (!is_mounted(mnt)) {
+        (void)mkdir(mnt, 0700);
+        r = loop_mount(img, mnt);
+        if (r < 0)
+            return cove_err_errno(err, -r, "mount sandbox disk %s", img);
+    }
+    pthread_mutex_lock(&mu);
+    disks[slot].state = D_USED;
+    pthread_mutex_unlock(&mu);
+    return 0;
+}
+
+/* Destroy disks that no sandbox adopted (left by a crash mid-create or mid-delete). Called
+ * once after every sandbox was restored. */
+void disk_pool_sweep(void)
+{
+    pthread_mutex_lock(&mu);
+    for (int32_t i = 0; i < MAX_DISKS; i++) {
+        if (disks[i].state == D_FREE && disks[i].mib == 0) {
+            disks[i].state = D_NONE;
+            pthread_mutex_unlock(&mu);
+            disk_destroy(i);
+            pthread_mutex_lock(&mu);
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    start_refill();
+}
+
+int disk_acquire(uint32_t size_mib, int32_t *ret_slot, struct cove_err *err)
+{
+    int32_t slot = -1;
+    int r;
+
+    pthread_mutex_lock(&mu);
+    for (int32_t i = 0; i < MAX_DISKS; i++) {
+        if (disks[i].state == D_FREE && disks[i].mib == size_mib) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot < 0) {
+        slot = find_slot();
+        if (slot < 0) {
+            pthread_mutex_unlock(&mu);
+            return cove_err_set(err, -ENOSPC, "too many sandbox disks");
+        }
+    }
+    bool fresh = disks[slot].state == D_NONE;
+    disks[slot] = (struct disk){D_USED, size_mib};
+    pthread_cond_broadcast(&cv); /* the pool may need a refill */
+    pthread_mutex_unlock(&mu);
+    if (fresh) {
+        r = disk_create(slot, size_mib);
+        if (r < 0) {
+            pthread_mutex_lock(&mu);
+            disks[slot].state = D_NONE;
+            pthread_mutex_unlock(&mu);
+            return cove_err_errno(err, -r, "create a %u MiB sandbox disk", size_mib);
+        }
+    }
+    *ret_slot = slot;
+    return 0;
+}
+
+void disk_release(int32_t slot)
+{
+    char mnt[600];
+    bool keep;
+    int fd, r = -EIO;
+
+    if (slot < 0 || slot >= MAX_DISKS)
+        return;
+    disk_path(slot, mnt, sizeof(mnt));
+    fd = is_mounted(mnt) ? open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        (void)fchown(fd, 0, 0);
+        (void)fchmod(fd, 0700);
+        r = wipe_at(fd);
+    }
+    pthread_mutex_lock(&mu);
+    keep = r == 0 && disks[slot].mib == def_mib && count_free_default() < warm_target * 2;
+    disks[slot].state = keep ? D_FREE : D_NONE;
+    pthread_mutex_unlock(&mu);
+    if (!keep)
+        disk_destroy(slot);
+}
+
+unsigned disk_count_mounted(void)
+{
+    unsigned n = 0;
+    char mnt[600];
+
+    for (int32_t i = 0; i < MAX_DISKS; i++) {
+        if (disks && disks[i].state != D_NONE) {
+            disk_path(i, mnt, sizeof(mnt));
+            n += is_mounted(mnt);
+        }
+    }
+    return n;
+}

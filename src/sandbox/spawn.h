@@ -1,0 +1,23 @@
+/* Starting a sandbox's init process (see spawn.c for the theory of operation). */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+struct spawn_params {
+    const char *id;          /* sandbox id: names its cgroups */
+    uint32_t uid_base;       /* host uid/gid mapped to 0 inside; 65536 ids are mapped */
+    const char *sock_path;   /* control socket path to bind */
+    const char *disk;        /* mounted sandbox disk */
+    const char *lower;       /* image lower layer */
+    const char *hostname;
+    uint32_t shm_mib;
+    int init_fd;             /* O_PATH fd of the cove-init binary */
+    int seccomp_fd;          /* memfd with the BPF program */
+};
+
+/* Start cove-init and wait until it reports READY. On success *ret_pid is its host pid and
+ * *ret_pidfd a pidfd for it (the caller reaps it: it is our child). */
+int spawn_init(const struct spawn_params *p, pid_t *ret_pid, int *ret_pidfd, struct cove_err *err);
