@@ -56,7 +56,10 @@ enum {
 
 #define CLI_COMMON_OPTIONS                                                                         \
     {"json", no_argument, NULL, OPT_JSON}, {"url", required_argument, NULL, OPT_URL},              \
-        {"key", required_argument, NULL, OPT_KEY}, {"help", no_argument, NULL, 'h'}
+        {"key", required_argument, NULL, OPT_KEY},                                                 \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 #define CLI_OPTIONS_END                                                                            \
     {                                                                                              \

@@ -49,12 +49,12 @@ struct cli_client {
 struct transfer {
     struct cli_client *c;
     struct curl_slist *headers;
-    struct buf body;  /* buffered answer (or error body while streaming) */
+    struct buf body; /* buffered answer (or error body while streaming) */
     bool body_too_large;
-    int sink_fd;      /* stream 2xx bodies here if >= 0 */
+    int sink_fd; /* stream 2xx bodies here if >= 0 */
     int sink_errno;
     int64_t sink_bytes;
-    FILE *src;        /* upload source, or NULL */
+    FILE *src; /* upload source, or NULL */
     int src_errno;
 };
 
@@ -222,8 +222,7 @@ static int set_noproxy(struct cli_client *c)
     return 0;
 }
 
-int cli_client_new(const char *url, const char *key, struct cli_client **ret,
-                   struct cove_err *err)
+int cli_client_new(const char *url, const char *key, struct cli_client **ret, struct cove_err *err)
 {
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
     _cleanup_free_ char *file_url = NULL, *file_key = NULL;
@@ -481,8 +480,7 @@ static int api_error(struct cli_client *c, const struct buf *body)
         snprintf(c->msg, sizeof(c->msg), "%s", msg);
     else if (body->len > 0 && !j)
         /* Not our daemon, or a proxy in between: show the start of what came back. */
-        snprintf(c->msg, sizeof(c->msg), "unexpected answer from %s: %.200s", c->url,
-                 body->data);
+        snprintf(c->msg, sizeof(c->msg), "unexpected answer from %s: %.200s", c->url, body->data);
     else
         snprintf(c->msg, sizeof(c->msg), "request failed");
     return c->status == 404 ? -ENOENT : -EPROTO;
@@ -504,8 +502,8 @@ static int transport_error(struct cli_client *c, struct transfer *t, CURLcode cc
             return fail(c, CLI_ERR_LOCAL, t->sink_errno, "cannot write the download: %s",
                         strerror(t->sink_errno));
         if (t->body_too_large)
-            return fail(c, CLI_ERR_TRANSPORT, E2BIG, "answer from %s larger than %u bytes",
-                        c->url, CLI_MAX_RESPONSE_BYTES);
+            return fail(c, CLI_ERR_TRANSPORT, E2BIG, "answer from %s larger than %u bytes", c->url,
+                        CLI_MAX_RESPONSE_BYTES);
         break;
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -562,14 +560,13 @@ static int decode(struct cli_client *c, const struct buf *body, json_t **ret)
     /* Exec output may contain NUL bytes, which JSON carries as \u0000. */
     j = json_loadb(body->data, body->len, JSON_ALLOW_NUL, &jerr);
     if (!j)
-        return fail(c, CLI_ERR_TRANSPORT, EBADMSG, "invalid JSON from %s: %s", c->url,
-                    jerr.text);
+        return fail(c, CLI_ERR_TRANSPORT, EBADMSG, "invalid JSON from %s: %s", c->url, jerr.text);
     *ret = j;
     return 0;
 }
 
-int cli_client_json(struct cli_client *c, const char *method, const char *path,
-                    const json_t *body, json_t **ret)
+int cli_client_json(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                    json_t **ret)
 {
     _cleanup_free_ char *payload = NULL;
     struct transfer t;
@@ -595,7 +592,7 @@ int cli_client_json(struct cli_client *c, const char *method, const char *path,
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
     }
-    if (strcmp(method, "GET") && strcmp(method, "POST"))
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 
     r = perform(c, &t);
@@ -606,8 +603,7 @@ out:
     return r;
 }
 
-int cli_client_upload(struct cli_client *c, const char *path, FILE *in, int64_t size,
-                      json_t **ret)
+int cli_client_upload(struct cli_client *c, const char *path, FILE *in, int64_t size, json_t **ret)
 {
     struct transfer t;
     int r;

@@ -61,8 +61,7 @@ extern volatile sig_atomic_t cli_interrupted;
 int cli_install_interrupt_handler(void);
 
 /* url and key may be NULL: then the environment and the credentials file are consulted. */
-int cli_client_new(const char *url, const char *key, struct cli_client **ret,
-                   struct cove_err *err);
+int cli_client_new(const char *url, const char *key, struct cli_client **ret, struct cove_err *err);
 struct cli_client *cli_client_free(struct cli_client *c);
 DEFINE_CLEANUP_FUNC(struct cli_client *, cli_client_free)
 
@@ -74,12 +73,11 @@ void cli_client_set_abortable(struct cli_client *c, bool abortable);
 
 /* Send method + path (starting with "/v1/") with body as JSON (NULL: no body). On success
  * *ret (if non-NULL) owns the decoded answer. */
-int cli_client_json(struct cli_client *c, const char *method, const char *path,
-                    const json_t *body, json_t **ret);
+int cli_client_json(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                    json_t **ret);
 
 /* PUT the contents of in to path, streamed. size < 0 means unknown (chunked upload). */
-int cli_client_upload(struct cli_client *c, const char *path, FILE *in, int64_t size,
-                      json_t **ret);
+int cli_client_upload(struct cli_client *c, const char *path, FILE *in, int64_t size, json_t **ret);
 
 /* GET path and stream a 2xx body into fd. *ret_size (if non-NULL) gets the byte count. */
 int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t *ret_size);

@@ -71,6 +71,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
     case OPT_IMAGE:
         return set_string(cmd, body, "image", "--image", arg);
     case OPT_CPU:
+        /* A fraction of a core is a CFS quota, so "0.25" is meaningful. */
         if (cli_parse_decimal(arg, &cpu) < 0)
             return cli_usage_error(cmd, "--cpu expects a number of cores, got '%s'", arg);
         json_object_set_new(body, "cpu", json_real(cpu));

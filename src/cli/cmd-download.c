@@ -94,6 +94,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         return cli_client_report(c, r);
 
     if (!strcmp(argv[idx + 2], "-")) {
+        /* The body is written to fd 1 directly; nothing buffered in stdout may follow it. */
         fflush(stdout);
         r = cli_client_download(c, path, STDOUT_FILENO, &size);
         /* --json would mix with the data on stdout; the data is the answer. */

@@ -50,6 +50,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         }
         return cli_parse_kv(cmd, "--env", arg, true, env);
     case OPT_TIMEOUT:
+        /* Fractions are allowed; the upper bound (a day) is the daemon's to enforce. */
         if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
             return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
         json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
@@ -115,6 +116,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
     _cleanup_(cli_json_unrefp) json_t *body = json_object();
+    /* The defaults only feed the messages (timeout, truncation); the request leaves unset
+     * fields to the daemon. */
     struct exec_args a = {
         .body = body,
         .timeout_s = COVE_DEFAULT_TIMEOUT_MS / 1000.0,
@@ -133,6 +136,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     r = set_command(cmd, &a, argc, argv, idx);
     if (r != CLI_CONTINUE)
         return r;
+    /* Read stdin before connecting: a failure here should not cost a request. */
     if (a.read_stdin) {
         r = cli_exec_add_stdin(body);
         if (r != CLI_CONTINUE)

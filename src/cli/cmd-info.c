@@ -75,6 +75,7 @@ static void print_value(const json_t *v, const char *unit)
     fputc('\n', stdout);
 }
 
+/* Labels are padded to one width so the values line up. */
 static void print_sandbox(const json_t *sb)
 {
     for (size_t i = 0; i < ELEMENTSOF(info_fields); i++) {
@@ -84,7 +85,11 @@ static void print_sandbox(const json_t *sb)
             continue;
         printf("%-15s", info_fields[i].label);
         fputs(": ", stdout);
-        print_value(v, info_fields[i].unit);
+        if (!strcmp(info_fields[i].key, "auto_stop_minutes") && json_is_integer(v) &&
+            json_integer_value(v) == 0)
+            puts("never");
+        else
+            print_value(v, info_fields[i].unit);
     }
 }
 

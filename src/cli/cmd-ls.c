@@ -19,6 +19,7 @@ struct ls_args {
 
 typedef char ls_row[N_COLS][CELL_MAX];
 
+/* Collect --label K=V; the value is sent as is (URL-encoded), so '=' in V is fine. */
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     struct ls_args *a = userdata;
@@ -129,6 +130,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     if (r != CLI_CONTINUE)
         return r;
 
+    /* Each filter is its own label=K=V parameter; the daemon ANDs them. */
     path = strdup("/v1/sandboxes");
     if (!path)
         return cli_client_report(c, -ENOMEM);

@@ -79,14 +79,15 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
     }
 }
 
-/* "supported: .py .js ...; .ts needs the code-run API" from the table. */
-static void print_supported(FILE *f)
+/* "supported: .py .js ..." from the table; with pending, also the languages that wait for the
+ * code-run API. */
+static void print_supported(FILE *f, bool pending)
 {
     fputs("supported:", f);
     for (size_t i = 0; i < ELEMENTSOF(run_languages); i++)
         for (size_t e = 0; run_languages[i].interpreter && run_languages[i].extensions[e]; e++)
             fprintf(f, " %s", run_languages[i].extensions[e]);
-    for (size_t i = 0; i < ELEMENTSOF(run_languages); i++)
+    for (size_t i = 0; pending && i < ELEMENTSOF(run_languages); i++)
         if (!run_languages[i].interpreter)
             fprintf(f, "; %s (%s) needs the code-run API, not available yet",
                     run_languages[i].extensions[0], run_languages[i].name);
@@ -131,13 +132,13 @@ static int pick_language(const struct cli_command *cmd, const char *file, const 
         else
             fprintf(stderr, "cove run: cannot tell the language of '%s' from its extension; ",
                     file);
-        print_supported(stderr);
+        print_supported(stderr, true);
         fputs("Use --language to choose one. Try 'cove help run'.\n", stderr);
         return CLI_EXIT_USAGE;
     }
     if (!l->interpreter) {
         fprintf(stderr, "cove run: %s is not supported yet (it needs the code-run API); ", l->name);
-        print_supported(stderr);
+        print_supported(stderr, false);
         return CLI_EXIT_USAGE;
     }
     *ret = l;
@@ -207,9 +208,11 @@ static int upload_script(struct cli_client *c, const char *name, const char *fil
     return 0;
 }
 
-/* The exec request: interpreter, script path, then the user's arguments. */
-static int add_command(json_t *body, const struct run_language *l, const char *script,
-                       char **args, int n_args)
+/* The exec request: interpreter, script path, then the user's arguments. Built before the
+ * sandbox exists, so a bad argument costs no sandbox; the script path is a placeholder that
+ * run_in_sandbox() fills in after the upload. */
+static int add_command(json_t *body, const struct run_language *l, const char *script, char **args,
+                       int n_args)
 {
     json_t *cmd = json_array();
 
@@ -249,17 +252,20 @@ static int run_in_sandbox(struct cli_client *c, const struct run_job *job, bool 
     if (!create)
         return cli_client_report(c, -ENOMEM);
     r = cli_client_json(c, "POST", "/v1/sandboxes", create, NULL);
-    /* No connection means nothing was created; anything else may have. */
-    *ret_maybe_created = r >= 0 || cli_client_error_kind(c) != CLI_ERR_UNREACHABLE;
+    /* An answer tells whether the sandbox exists; an interrupted or broken transfer does
+     * not, and then only a delete by name makes sure. */
+    *ret_maybe_created = r >= 0 || cli_client_error_kind(c) == CLI_ERR_INTERRUPTED ||
+                         cli_client_error_kind(c) == CLI_ERR_TRANSPORT;
     if (r < 0)
         return cli_client_report(c, r);
     r = upload_script(c, job->name, job->file, job->f, job->size, &script);
     if (r < 0)
         return cli_client_report(c, r);
-    r = add_command(job->exec_body, job->lang, script, job->args, job->n_args);
+    r = json_array_set_new(json_object_get(job->exec_body, "cmd"), 1,
+                           cli_json_string(script, strlen(script)));
     if (r < 0) {
-        fprintf(stderr, "cove: an argument is not valid UTF-8\n");
-        return CLI_EXIT_USAGE;
+        fprintf(stderr, "cove: the script path %s is not valid UTF-8\n", script);
+        return CLI_EXIT_FAILURE;
     }
     return cli_exec(c, job->name, job->exec_body, job->timeout_s, COVE_DEFAULT_OUTPUT_CAP);
 }
@@ -323,6 +329,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     job.timeout_s = a.timeout_s;
     if (a.has_timeout)
         json_object_set_new(body, "timeout", json_real(a.timeout_s));
+    if (add_command(body, job.lang, "", job.args, job.n_args) < 0)
+        return cli_usage_error(cmd, "an argument is not valid UTF-8");
     if (a.read_stdin) {
         r = cli_exec_add_stdin(body);
         if (r != CLI_CONTINUE)
@@ -340,8 +348,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     cli_client_set_abortable(c, true);
     ret = run_in_sandbox(c, &job, &maybe_created);
     if (a.keep && maybe_created)
-        fprintf(stderr, "cove: kept sandbox %s; remove it with 'cove rm %s'\n", job.name,
-                job.name);
+        fprintf(stderr, "cove: kept sandbox %s; remove it with 'cove rm %s'\n", job.name, job.name);
     else if (maybe_created)
         delete_sandbox(c, job.name);
     return cli_interrupted ? CLI_EXIT_INTERRUPTED : ret;

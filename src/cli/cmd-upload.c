@@ -111,6 +111,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         r = cli_path_add_query(c, &path, "mode", mode);
     if (r < 0)
         return cli_client_report(c, r);
+    /* Open only after the path is built, so a usage problem never leaves a file open. */
     r = open_local(local, &f, &size);
     if (r < 0) {
         fprintf(stderr, "cove: %s: %s\n", local, strerror(-r));

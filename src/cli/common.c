@@ -140,8 +140,7 @@ int cli_parse_kv(const struct cli_command *cmd, const char *flag, const char *s,
     } else {
         value = getenv(key);
         if (!value)
-            return cli_usage_error(cmd, "%s %s: no such variable in the environment", flag,
-                                   key);
+            return cli_usage_error(cmd, "%s %s: no such variable in the environment", flag, key);
     }
     v = cli_json_string(value, strlen(value));
     if (!v || !json_is_string(v))
@@ -152,6 +151,8 @@ int cli_parse_kv(const struct cli_command *cmd, const char *flag, const char *s,
     return CLI_CONTINUE;
 }
 
+/* Digits only, split at the dot and parsed with parse_u64(): no locale, sign, exponent,
+ * "inf" or "nan" can slip through as strtod() would let them. */
 int cli_parse_decimal(const char *s, double *ret)
 {
     const char *dot = strchr(s, '.');
@@ -190,6 +191,7 @@ int cli_parse_decimal(const char *s, double *ret)
     return 0;
 }
 
+/* The cap bounds memory: the whole input goes into one JSON string. */
 int cli_read_all(FILE *f, size_t cap, char **ret, size_t *ret_len)
 {
     struct buf b;
@@ -251,6 +253,8 @@ static void note_truncation(const json_t *result, const char *stream, uint64_t m
                 stream, (unsigned long long)max_output);
 }
 
+/* A timeout or OOM kill outranks the raw exit code (which is then 128 + SIGKILL): 124 and
+ * 137 tell a script why, as timeout(1) and a shell would. */
 int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output)
 {
     bool timed_out = json_is_true(json_object_get(result, "timed_out"));

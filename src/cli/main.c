@@ -17,9 +17,8 @@ const char *arg_url;
 const char *arg_key;
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_create, &cli_cmd_ls,   &cli_cmd_info,     &cli_cmd_start,  &cli_cmd_stop,
-    &cli_cmd_rm,     &cli_cmd_exec, &cli_cmd_run,      &cli_cmd_upload, &cli_cmd_download,
-    &cli_cmd_doctor,
+    &cli_cmd_create, &cli_cmd_ls,  &cli_cmd_info,   &cli_cmd_start,    &cli_cmd_stop,   &cli_cmd_rm,
+    &cli_cmd_exec,   &cli_cmd_run, &cli_cmd_upload, &cli_cmd_download, &cli_cmd_doctor,
 };
 
 static const struct cli_command *find_command(const char *name)
@@ -117,6 +116,7 @@ int main(int argc, char **argv)
         print_main_usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    /* "help" is no table entry: it needs the table itself. */
     if (!strcmp(argv[optind], "help"))
         return cmd_help(argc - optind - 1, argv + optind + 1);
     cmd = find_command(argv[optind]);
@@ -129,6 +129,7 @@ int main(int argc, char **argv)
         fputs("cove: cannot initialise libcurl\n", stderr);
         return CLI_EXIT_FAILURE;
     }
+    /* getopt prefixes its messages with argv[0]. */
     snprintf(name, sizeof(name), "cove %s", cmd->name);
     argv[optind] = name;
     r = cmd->run(cmd, argc - optind, argv + optind);

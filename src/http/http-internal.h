@@ -91,14 +91,38 @@ enum http_phase {
     HTTP_PHASE_QUEUED,  /* response handed to MHD */
 };
 
-/* A zero-length multipart piece not yet passed on; see on_post_data() in server.c. */
-struct http_part_pending {
-    bool active;
-    bool fresh; /* seen during the current MHD_post_process() call */
-    char *field;
-    char *filename;
-    char *content_type;
+/* form-scan.c: splits a multipart/form-data body into pieces for MHD's post processor so
+ * that it reports a zero-length piece only for empty parts. */
+enum http_form_state {
+    HTTP_FORM_OUTSIDE, /* preamble, before the first delimiter */
+    HTTP_FORM_HEADERS, /* after a delimiter, before "\r\n\r\n" */
+    HTTP_FORM_VALUE,
 };
+
+struct http_form_scan {
+    char *delim; /* "\r\n--" boundary */
+    size_t delim_len;
+    size_t delim_pos;
+    unsigned hdr_pos;
+    enum http_form_state state;
+    size_t value_bytes; /* saturates at threshold */
+    size_t threshold;
+    char *held; /* threshold bytes */
+    size_t held_len;
+    char *stage; /* 2 * threshold bytes */
+};
+
+typedef int (*http_form_feed_fn)(void *userdata, const char *p, size_t n);
+
+/* Parse the boundary of a multipart/form-data Content-Type (as MHD does): -EINVAL, -ENOMEM. */
+int http_form_scan_init(struct http_form_scan *s, const char *content_type);
+void http_form_scan_done(struct http_form_scan *s);
+/* Pass p[0..n) on through feed() in pieces, holding back at most threshold - 1 bytes.
+ * Returns 0 or the first negative value feed() returned. */
+int http_form_scan_push(struct http_form_scan *s, const char *p, size_t n, http_form_feed_fn feed,
+                        void *userdata);
+/* End of body: pass on what is held. */
+int http_form_scan_flush(struct http_form_scan *s, http_form_feed_fn feed, void *userdata);
 
 struct http_req {
     struct http_server *srv;
@@ -120,7 +144,7 @@ struct http_req {
     uint64_t discard_budget;
     struct buf body;
     struct MHD_PostProcessor *pp;
-    struct http_part_pending pending;
+    struct http_form_scan scan;
     bool part_stopped;
 
     void *ctx;

@@ -698,14 +698,6 @@ int http_req_add_header(struct http_req *req, const char *name, const char *valu
 
 /* ---- request lifecycle ------------------------------------------------------------------ */
 
-static void pending_clear(struct http_part_pending *p)
-{
-    free(p->field);
-    free(p->filename);
-    free(p->content_type);
-    *p = (struct http_part_pending){0};
-}
-
 static void req_free(struct http_req *req)
 {
     const struct http_config *cfg;
@@ -719,7 +711,7 @@ static void req_free(struct http_req *req)
         cfg->principal_free(req->principal);
     if (req->pp)
         MHD_destroy_post_processor(req->pp);
-    pending_clear(&req->pending);
+    http_form_scan_done(&req->scan);
     buf_free(&req->body);
     if (req->resp)
         MHD_destroy_response(req->resp);
@@ -966,10 +958,32 @@ static enum MHD_Result req_queue(struct http_req *req)
     return r;
 }
 
+/* ---- multipart --------------------------------------------------------------------------- */
+
 static enum MHD_Result on_post_data(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *filename, const char *content_type,
                                     const char *transfer_encoding, const char *data, uint64_t off,
-                                    size_t size);
+                                    size_t size)
+{
+    struct http_req *req = cls;
+    int r = 0;
+
+    if (req->route->part)
+        r = req->route->part(req, key ? key : "", filename, content_type, data, off, size);
+    if (r < 0 || req->replied) {
+        req->part_stopped = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* http_form_feed_fn: one piece from form-scan.c into the post processor. */
+static int pp_feed(void *userdata, const char *p, size_t n)
+{
+    struct http_req *req = userdata;
+
+    return MHD_post_process(req->pp, p, n) == MHD_YES ? 0 : -EBADMSG;
+}
 
 /* Does the request announce a body? (MHD has parsed these headers already.) */
 static bool req_has_body(const struct http_req *req)
@@ -998,8 +1012,12 @@ static enum MHD_Result req_begin(struct http_req *req, const char *method)
     if (r == 0)
         r = req_prepare(req);
     if (r == 0 && req->mode == HTTP_BODY_MULTIPART) {
-        req->pp = MHD_create_post_processor(req->conn, HTTP_PP_BUFFER, on_post_data, req);
-        if (!req->pp)
+        r = http_form_scan_init(&req->scan, http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE));
+        if (r == 0) {
+            req->pp = MHD_create_post_processor(req->conn, HTTP_PP_BUFFER, on_post_data, req);
+            r = req->pp ? 0 : -EINVAL;
+        }
+        if (r == -EINVAL)
             r = req_fail(req, 400, "BAD_REQUEST",
                          "malformed multipart/form-data Content-Type (missing boundary?)");
     }
@@ -1062,8 +1080,7 @@ static enum MHD_Result req_feed(struct http_req *req, const char *data, size_t n
             return req_discard(req, 0); /* the handler still runs unless it replied */
         return MHD_YES;
     case HTTP_BODY_MULTIPART:
-        r = MHD_post_process(req->pp, data, n) == MHD_YES ? 0 : -EBADMSG;
-        req->pending.fresh = false;
+        r = http_form_scan_push(&req->scan, data, n, pp_feed, req);
         if (r == 0)
             return MHD_YES;
         if (!req->part_stopped)
@@ -1074,96 +1091,17 @@ static enum MHD_Result req_feed(struct http_req *req, const char *data, size_t n
     }
 }
 
-/* ---- multipart ------------------------------------------------------------------------------
- *
- * MHD's post processor reports a zero-length piece at offset 0 when a part starts and its
- * first bytes are not yet decidable (fewer than ~4 bytes or an incomplete boundary at the end
- * of the input), not only for empty parts; the data then follows at offset 0 again. Our
- * contract promises size 0 only for empty parts, so a zero-length piece is held back:
- *  - another call in the same MHD_post_process() run means the part really was empty
- *    (an early zero piece is always the last call of its run);
- *  - a later run that continues at offset 0 with the same field, filename and type means it
- *    was the early kind and is dropped;
- *  - anything else, or the end of the body, flushes it as an empty part.
- * One case stays ambiguous: an empty part whose closing boundary ends exactly at a read
- * boundary, followed by a part with identical name, filename and type; it is merged into the
- * next one. */
-
-static bool str_eq(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static enum MHD_Result part_emit(struct http_req *req, const char *key, const char *filename,
-                                 const char *content_type, const char *data, uint64_t off,
-                                 size_t size)
-{
-    int r = 0;
-
-    if (req->route->part)
-        r = req->route->part(req, key ? key : "", filename, content_type, data, off, size);
-    if (r < 0 || req->replied) {
-        req->part_stopped = true;
-        return MHD_NO;
-    }
-    return MHD_YES;
-}
-
-static enum MHD_Result pending_flush(struct http_req *req)
-{
-    struct http_part_pending *p = &req->pending;
-    enum MHD_Result r;
-
-    if (!p->active)
-        return MHD_YES;
-    r = part_emit(req, p->field, p->filename, p->content_type, "", 0, 0);
-    pending_clear(p);
-    return r;
-}
-
-static enum MHD_Result on_post_data(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *filename, const char *content_type,
-                                    const char *transfer_encoding, const char *data, uint64_t off,
-                                    size_t size)
-{
-    struct http_req *req = cls;
-    struct http_part_pending *p = &req->pending;
-
-    if (size == 0) {
-        if (pending_flush(req) == MHD_NO)
-            return MHD_NO;
-        p->field = key ? strdup(key) : NULL;
-        p->filename = filename ? strdup(filename) : NULL;
-        p->content_type = content_type ? strdup(content_type) : NULL;
-        if ((key && !p->field) || (filename && !p->filename) ||
-            (content_type && !p->content_type)) {
-            pending_clear(p);
-            return MHD_NO;
-        }
-        p->active = true;
-        p->fresh = true;
-        return MHD_YES;
-    }
-    if (p->active) {
-        if (!p->fresh && off == 0 && str_eq(p->field, key) && str_eq(p->filename, filename) &&
-            str_eq(p->content_type, content_type))
-            pending_clear(p);
-        else if (pending_flush(req) == MHD_NO)
-            return MHD_NO;
-    }
-    return part_emit(req, key, filename, content_type, data, off, size);
-}
-
 /* Final call: the body is complete (or swallowed). */
 static enum MHD_Result req_finish(struct http_req *req)
 {
     if (req->mode == HTTP_BODY_MULTIPART && req->phase == HTTP_PHASE_BODY && req->pp) {
+        int r = http_form_scan_flush(&req->scan, pp_feed, req);
         enum MHD_Result ok = MHD_destroy_post_processor(TAKE_PTR(req->pp));
 
-        if (ok == MHD_NO)
-            http_reply_error(req, 400, "BAD_REQUEST", "truncated multipart/form-data body");
-        else
-            pending_flush(req);
+        /* A stopped consumer is not a client error: its handler runs and tells. */
+        if (!req->part_stopped && (r < 0 || ok == MHD_NO))
+            http_reply_error(req, 400, "BAD_REQUEST", "%s multipart/form-data body",
+                             r < 0 ? "malformed" : "truncated");
     }
     if (!req->replied && req->route->handler) {
         int r = req->route->handler(req);

@@ -368,7 +368,7 @@ void disk_release(int32_t slot)
     disk_path(slot, mnt, sizeof(mnt));
     fd = is_mounted(mnt) ? open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (fd >= 0) {
-        (void)fchown(fd, 0, 0);
+        (void)!fchown(fd, 0, 0);
         (void)fchmod(fd, 0700);
         r = wipe_at(fd);
     }

@@ -164,7 +164,7 @@ static int build_base(const char *root, struct cove_err *err)
             return cove_err_errno(err, -r, "write /etc/%s", etc_gen[i].path);
     }
     /* Debian's ca-certificates.crt also answers as the usual OpenSSL hash directory file. */
-    (void)symlinkat("/etc/ssl/certs/ca-certificates.crt", etc, "ssl/cert.pem");
+    (void)!symlinkat("/etc/ssl/certs/ca-certificates.crt", etc, "ssl/cert.pem");
     return 0;
 }
 

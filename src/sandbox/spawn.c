@@ -88,6 +88,9 @@ static __attribute__((noreturn)) void child_main(int go_r, const int fds[4], int
     if (unshare(CLONE_NEWCGROUP) < 0 || setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
         setresuid(0, 0, 0) < 0)
         goto fail;
+    /* Move everything above the target numbers first: a source may sit on a target. */
+    if ((init_fd = fcntl(init_fd, F_DUPFD, 64)) < 0)
+        goto fail;
     for (int i = 0; i < 4; i++)
         if ((tmp[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
             goto fail;
