@@ -1,7 +1,7 @@
 /* The one place that turns errors into HTTP statuses and JSON error bodies. */
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -96,7 +96,8 @@ int api_check_fields(struct http_req *req, json_t *obj, const char *const *allow
     const char *k;
     json_t *v;
 
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         bool ok = false;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = !strcmp(allowed[i], k);

@@ -11,8 +11,8 @@
 #include "exec/exec.h"
 #include "sandbox/image.h"
 
-static const char *const exec_fields[] = {"cmd", "command", "cwd", "env", "timeout", "stdin",
-                                          "max_output_bytes", NULL};
+static const char *const exec_fields[] = {"cmd",   "command",          "cwd", "env", "timeout",
+                                          "stdin", "max_output_bytes", NULL};
 
 static int bad(struct http_req *req, const char *msg)
 {
@@ -63,16 +63,16 @@ static int parse_exec(struct http_req *hr, json_t *body, struct exec_req *req, c
     if (!req->argv)
         return bad(hr, "out of memory");
     v = json_object_get(body, "cwd");
-    if (v && (!json_is_string(v) || path_normalize(SANDBOX_HOME, json_string_value(v), cwd,
-                                                   cwd_cap) < 0))
+    if (v && (!json_is_string(v) ||
+              path_normalize(SANDBOX_HOME, json_string_value(v), cwd, cwd_cap) < 0))
         return bad(hr, "'cwd' must be a valid path");
     if (!v)
         snprintf(cwd, cwd_cap, "%s", SANDBOX_HOME);
     req->cwd = cwd;
     v = json_object_get(body, "env");
     if (v) {
-        if (sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY,
-                                     COVE_MAX_ENV_BYTES, &err) < 0)
+        if (sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY, COVE_MAX_ENV_BYTES,
+                                     &err) < 0)
             return bad(hr, err.msg);
         req->env = v;
     }
@@ -107,17 +107,15 @@ static int parse_exec(struct http_req *hr, json_t *body, struct exec_req *req, c
 json_t *exec_result_json(const struct exec_result *res);
 json_t *exec_result_json(const struct exec_result *res)
 {
-    return json_pack("{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code",
-                     (json_int_t)res->exit_code, "signal",
-                     res->signal ? json_string(sigabbrev_np(res->signal)
-                                                   ? sigabbrev_np(res->signal)
-                                                   : "UNKNOWN")
-                                 : json_null(),
-                     "stdout", api_json_string_lossy(res->out.data ? res->out.data : "", res->out.len),
-                     "stderr", api_json_string_lossy(res->err.data ? res->err.data : "", res->err.len),
-                     "stdout_truncated", res->out_truncated, "stderr_truncated", res->err_truncated,
-                     "duration_ms", res->duration_ms, "timed_out", res->timed_out, "oom_killed",
-                     res->oom_killed);
+    return json_pack(
+        "{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code", (json_int_t)res->exit_code,
+        "signal",
+        res->signal ? json_string(sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN")
+                    : json_null(),
+        "stdout", api_json_string_lossy(res->out.data ? res->out.data : "", res->out.len), "stderr",
+        api_json_string_lossy(res->err.data ? res->err.data : "", res->err.len), "stdout_truncated",
+        res->out_truncated, "stderr_truncated", res->err_truncated, "duration_ms", res->duration_ms,
+        "timed_out", res->timed_out, "oom_killed", res->oom_killed);
 }
 
 int api_exec(struct http_req *req)

@@ -73,10 +73,9 @@ json_t *api_sandbox_json(struct sandbox *sb)
                   labels ? labels : json_object(), "env", env ? env : json_object(), "cpu",
                   r.cpu_milli / 1000.0, "memory_mib", (json_int_t)r.memory_mib, "disk_mib",
                   (json_int_t)r.disk_mib, "pids", (json_int_t)r.pids, "auto_stop_minutes",
-                  (json_int_t)r.auto_stop_min, "network", "none", "user", SANDBOX_USER,
-                  "workdir", SANDBOX_HOME, "created_at", c, "updated_at", u,
-                  "last_activity_at", a, "error_reason",
-                  r.error_reason ? json_string(r.error_reason) : json_null());
+                  (json_int_t)r.auto_stop_min, "network", "none", "user", SANDBOX_USER, "workdir",
+                  SANDBOX_HOME, "created_at", c, "updated_at", u, "last_activity_at", a,
+                  "error_reason", r.error_reason ? json_string(r.error_reason) : json_null());
     store_sandbox_rec_free(&r);
     return o;
 }

@@ -2,43 +2,43 @@
 #pragma once
 
 /* HTTP */
-#define COVE_MAX_JSON_BODY      (1u << 20)        /* JSON request body */
-#define COVE_MAX_UPLOAD_BYTES   (1ull << 32)      /* one uploaded file, 4 GiB */
-#define COVE_MAX_URL_BYTES      8192
-#define COVE_MAX_HEADER_BYTES   (64u << 10)       /* all request headers of one request */
-#define COVE_MAX_CONNECTIONS    2048
-#define COVE_CONN_TIMEOUT_S     120               /* idle / slowloris cut-off */
+#define COVE_MAX_JSON_BODY    (1u << 20)   /* JSON request body */
+#define COVE_MAX_UPLOAD_BYTES (1ull << 32) /* one uploaded file, 4 GiB */
+#define COVE_MAX_URL_BYTES    8192
+#define COVE_MAX_HEADER_BYTES (64u << 10) /* all request headers of one request */
+#define COVE_MAX_CONNECTIONS  2048
+#define COVE_CONN_TIMEOUT_S   120 /* idle / slowloris cut-off */
 
 /* Sandboxes */
-#define COVE_MAX_SANDBOXES      1000              /* per daemon, default quota */
-#define COVE_MAX_NAME           63
-#define COVE_MAX_LABELS         64
-#define COVE_MAX_LABEL_KEY      128
-#define COVE_MAX_LABEL_VALUE    1024
-#define COVE_MAX_ENV            256
-#define COVE_MAX_ENV_BYTES      (64u << 10)
-#define COVE_MAX_ARGV           4096
-#define COVE_MAX_ARGV_BYTES     (1u << 20)
-#define COVE_MAX_PATH           4096
+#define COVE_MAX_SANDBOXES   1000 /* per daemon, default quota */
+#define COVE_MAX_NAME        63
+#define COVE_MAX_LABELS      64
+#define COVE_MAX_LABEL_KEY   128
+#define COVE_MAX_LABEL_VALUE 1024
+#define COVE_MAX_ENV         256
+#define COVE_MAX_ENV_BYTES   (64u << 10)
+#define COVE_MAX_ARGV        4096
+#define COVE_MAX_ARGV_BYTES  (1u << 20)
+#define COVE_MAX_PATH        4096
 
 /* Limits a sandbox may ask for */
-#define COVE_DEFAULT_CPU_MILLI  1000
-#define COVE_MAX_CPU_MILLI      64000
-#define COVE_DEFAULT_MEMORY_MIB 1024
-#define COVE_MIN_MEMORY_MIB     16
-#define COVE_MAX_MEMORY_MIB     (256u * 1024)
-#define COVE_DEFAULT_DISK_MIB   3072
-#define COVE_MIN_DISK_MIB       64
-#define COVE_MAX_DISK_MIB       (1024u * 1024)
-#define COVE_DEFAULT_PIDS       1024
-#define COVE_MAX_PIDS           32768
+#define COVE_DEFAULT_CPU_MILLI    1000
+#define COVE_MAX_CPU_MILLI        64000
+#define COVE_DEFAULT_MEMORY_MIB   1024
+#define COVE_MIN_MEMORY_MIB       16
+#define COVE_MAX_MEMORY_MIB       (256u * 1024)
+#define COVE_DEFAULT_DISK_MIB     3072
+#define COVE_MIN_DISK_MIB         64
+#define COVE_MAX_DISK_MIB         (1024u * 1024)
+#define COVE_DEFAULT_PIDS         1024
+#define COVE_MAX_PIDS             32768
 #define COVE_DEFAULT_AUTOSTOP_MIN 15
-#define COVE_MAX_AUTOSTOP_MIN   (60 * 24 * 365)
+#define COVE_MAX_AUTOSTOP_MIN     (60 * 24 * 365)
 
 /* Exec */
-#define COVE_DEFAULT_TIMEOUT_MS (60u * 1000)
-#define COVE_MAX_TIMEOUT_MS     (24ull * 3600 * 1000)
-#define COVE_DEFAULT_OUTPUT_CAP (1u << 20)        /* per stream */
-#define COVE_MAX_OUTPUT_CAP     (16u << 20)
-#define COVE_MAX_STDIN_BYTES    (16u << 20)
-#define COVE_MAX_CONCURRENT_EXEC 64               /* per sandbox */
+#define COVE_DEFAULT_TIMEOUT_MS  (60u * 1000)
+#define COVE_MAX_TIMEOUT_MS      (24ull * 3600 * 1000)
+#define COVE_DEFAULT_OUTPUT_CAP  (1u << 20) /* per stream */
+#define COVE_MAX_OUTPUT_CAP      (16u << 20)
+#define COVE_MAX_STDIN_BYTES     (16u << 20)
+#define COVE_MAX_CONCURRENT_EXEC 64 /* per sandbox */

@@ -15,8 +15,8 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/parse.h"
-#include "sandbox/hostcheck.h"
 #include "http/http.h"
+#include "sandbox/hostcheck.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
@@ -171,12 +171,17 @@ static int parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
 static int run(void)
 {
     char init_path[PATH_MAX], host[256];
-    struct runtime_config rc = {.state_dir = arg_state, .cgroup_root = arg_cgroup_root,
-                                .init_path = init_path, .uid_base = arg_uid_base,
+    struct runtime_config rc = {.state_dir = arg_state,
+                                .cgroup_root = arg_cgroup_root,
+                                .init_path = init_path,
+                                .uid_base = arg_uid_base,
                                 .disk_warm = arg_disk_warm};
-    struct http_config hc = {.routes = api_routes, .n_routes = api_n_routes, .auth = api_auth,
+    struct http_config hc = {.routes = api_routes,
+                             .n_routes = api_n_routes,
+                             .auth = api_auth,
                              .principal_free = api_principal_free,
-                             .max_body = COVE_MAX_JSON_BODY, .max_upload = COVE_MAX_UPLOAD_BYTES,
+                             .max_body = COVE_MAX_JSON_BODY,
+                             .max_upload = COVE_MAX_UPLOAD_BYTES,
                              .conn_timeout_s = COVE_CONN_TIMEOUT_S,
                              .max_connections = COVE_MAX_CONNECTIONS};
     struct cove_err err = {0};

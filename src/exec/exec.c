@@ -7,6 +7,8 @@
  * wall-clock deadline kills the whole cgroup; when init reports the exit, anything the
  * command left running in the background is killed too, so an exec never leaks processes.
  * OOM kills are detected from the sandbox's memory cgroup counter. */
+#include "exec/exec.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,7 +23,6 @@
 
 #include "base/cleanup.h"
 #include "base/limits.h"
-#include "exec/exec.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl-proto.h"
 
@@ -52,8 +53,8 @@ static int send_spawn(int ctl, const struct exec_req *req, char **envp, const in
     struct ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_SPAWN, .flags = CTL_F_CGROUP_FD};
     char cbuf[CMSG_SPACE(sizeof(int) * 4)] = {0};
     struct iovec iov[2];
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf,
-                        .msg_controllen = sizeof(cbuf)};
+    struct msghdr mh = {
+        .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     struct cmsghdr *cm;
     int r = 0;
 
@@ -132,8 +133,8 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
 {
     const struct cgroup_ops *cg = cgroup_ops();
     const char *id = sandbox_id(sb);
-    _cleanup_close_ int ctl = -EBADF, procs = -EBADF, in_r = -EBADF, in_w = -EBADF,
-                        out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
+    _cleanup_close_ int ctl = -EBADF, procs = -EBADF, in_r = -EBADF, in_w = -EBADF, out_r = -EBADF,
+                        out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
     uint64_t n, oom_before = 0, oom_after = 0;
     int64_t t0, deadline;
     size_t stdin_off = 0;
@@ -222,8 +223,8 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
             cg->exec_kill(id, n);
             killed_rest = true;
         }
-        timeout = deadline == INT64_MAX || res->timed_out ? -1
-                                                           : (int)((deadline - now + 999) / 1000);
+        timeout =
+            deadline == INT64_MAX || res->timed_out ? -1 : (int)((deadline - now + 999) / 1000);
         if (exited && !killed_rest) {
             /* The command is gone; whatever still holds its pipes is a background process
              * it left behind. Read what is buffered, then end them. */

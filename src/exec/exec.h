@@ -16,12 +16,12 @@ struct exec_req {
     uint64_t timeout_ms;    /* 0 = none */
     const char *stdin_data; /* NULL = /dev/null */
     size_t stdin_len;
-    size_t max_output;      /* per stream */
+    size_t max_output; /* per stream */
 };
 
 struct exec_result {
-    int exit_code;   /* exit status, or 128 + signal */
-    int signal;      /* 0 if it exited */
+    int exit_code; /* exit status, or 128 + signal */
+    int signal;    /* 0 if it exited */
     struct buf out;
     struct buf err;
     bool out_truncated;

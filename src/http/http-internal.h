@@ -133,6 +133,7 @@ struct http_req {
     const struct http_route *route;
     char *raw_path; /* as sent, without the query */
     char *path;     /* percent-decoded */
+    bool query_nul; /* the raw query contains "%00" */
     struct router_match match;
     char peer[INET6_ADDRSTRLEN];
     void *principal;

@@ -745,6 +745,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     if (!uri)
         uri = "";
     req->raw_path = strndup(uri, strcspn(uri, "?#"));
+    /* MHD decodes query values into C strings: "%00" would silently cut them short. */
+    req->query_nul = strstr(uri + strcspn(uri, "?"), "%00") != NULL;
     return req;
 }
 
@@ -822,6 +824,9 @@ static int req_route(struct http_req *req, const char *method)
     if (ci && ci->header_size > COVE_MAX_HEADER_BYTES)
         return req_fail(req, 431, "HEADERS_TOO_LARGE", "request headers exceed %u bytes",
                         COVE_MAX_HEADER_BYTES);
+
+    if (req->query_nul)
+        return req_fail(req, 400, "BAD_REQUEST", "NUL byte (%%00) in the query string");
 
     req->path = malloc(len + 1);
     if (!req->path)

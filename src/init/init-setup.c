@@ -49,7 +49,7 @@ static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz
 {
     static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     static const char *const links[][2] = {
-        {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
         {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
     };
     char dev[600], p[700], opts[64];
@@ -70,8 +70,8 @@ static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz
             FAIL("symlink /dev/%s", links[i][1]);
     }
     snprintf(p, sizeof(p), "%s/pts", dev);
-    if (mkdir(p, 0755) < 0 ||
-        mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
+    if (mkdir(p, 0755) < 0 || mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+                                    "newinstance,ptmxmode=0666,mode=620") < 0)
         FAIL("mount devpts");
     snprintf(p, sizeof(p), "%s/shm", dev);
     snprintf(opts, sizeof(opts), "mode=1777,size=%um", shm_mib ? shm_mib : 64);
@@ -88,8 +88,9 @@ static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz
  * over single files, and make whole trees read-only. */
 static int setup_proc_masks(const char *root, char *msg, size_t msgsz)
 {
-    static const char *const masked[] = {"kcore", "sysrq-trigger", "timer_list", "sched_debug",
-                                         "keys", "kallsyms", "latency_stats", "acpi", "scsi"};
+    static const char *const masked[] = {"kcore",         "sysrq-trigger", "timer_list",
+                                         "sched_debug",   "keys",          "kallsyms",
+                                         "latency_stats", "acpi",          "scsi"};
     static const char *const readonly[] = {"sys", "bus", "fs", "irq"};
     char p[700];
 
@@ -111,8 +112,8 @@ static int setup_proc_masks(const char *root, char *msg, size_t msgsz)
         if (access(p, F_OK) < 0)
             continue;
         if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-            mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  NULL) < 0)
+            mount(NULL, p, NULL,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
             FAIL("make /proc/%s read-only", readonly[i]);
     }
     return 0;
@@ -127,8 +128,9 @@ static int setup_rootfs(const struct ctl_init_config *cfg, char *msg, size_t msg
     snprintf(root, sizeof(root), "%s/mnt", cfg->disk);
     /* The root: the image skeleton under the sandbox's own writable layer. userxattr keeps
      * overlay metadata in user.* xattrs, which a user namespace may write. */
-    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper/root,workdir=%s/work/root,userxattr",
-             cfg->lower, cfg->disk, cfg->disk);
+    snprintf(opts, sizeof(opts),
+             "lowerdir=%s,upperdir=%s/upper/root,workdir=%s/work/root,userxattr", cfg->lower,
+             cfg->disk, cfg->disk);
     if (mount("cove-root", root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
         FAIL("mount root overlay");
     snprintf(p, sizeof(p), "%s/usr", root);

@@ -63,8 +63,8 @@ static int parse_payload(const struct ctl_msg *req, const char *payload, const c
     return 0;
 }
 
-static void child(const struct ctl_msg *req, const int *fds, int nfds, const char *cwd,
-                  char **argv, char **envp, const struct ctl_init_config *cfg, int pipe_fd)
+static void child(const struct ctl_msg *req, const int *fds, int nfds, const char *cwd, char **argv,
+                  char **envp, const struct ctl_init_config *cfg, int pipe_fd)
 {
     sigset_t all;
     uid_t uid = (req->flags & CTL_F_AS_ROOT) ? 0 : cfg->user_uid;

@@ -16,6 +16,8 @@
  * killed, unless it was spawned detached (session commands), which survive coved restarts.
  * cove-init never exits on its own; stopping a sandbox is a SIGKILL to it, and the kernel
  * then kills every process of the PID namespace. */
+#include "init/init.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,14 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "init/init.h"
-
 #define MAX_CONNS 512
 #define MAX_CHILD 4096
 
 struct conn {
     int fd;
-    pid_t child;   /* 0 = none yet */
+    pid_t child; /* 0 = none yet */
     bool detached;
 };
 
@@ -52,8 +52,8 @@ static void send_msg(int fd, const struct ctl_msg *m)
 static void reply(int fd, uint32_t type, int32_t pid, int32_t status, int32_t err, int32_t stage,
                   const char *text)
 {
-    struct ctl_msg m = {.magic = CTL_MAGIC, .type = type, .pid = pid, .status = status,
-                        .err = err, .stage = stage};
+    struct ctl_msg m = {
+        .magic = CTL_MAGIC, .type = type, .pid = pid, .status = status, .err = err, .stage = stage};
     if (text)
         snprintf(m.text, sizeof(m.text), "%s", text);
     send_msg(fd, &m);
@@ -75,8 +75,8 @@ static void handle_request(size_t i)
     struct conn *c = &conns[i];
     char cbuf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
     struct iovec iov = {.iov_base = rxbuf, .iov_len = sizeof(struct ctl_msg) + CTL_MAX_PAYLOAD};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof(cbuf)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     int fds[CTL_MAX_FDS], nfds = 0;
     struct ctl_msg req;
     ssize_t n;

@@ -16,7 +16,7 @@
 #include "base/err.h"
 
 struct cgroup_limits {
-    uint32_t cpu_milli;     /* 1000 = one core */
+    uint32_t cpu_milli; /* 1000 = one core */
     uint64_t memory_bytes;
     uint32_t pids;
 };

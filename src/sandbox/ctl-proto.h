@@ -18,10 +18,10 @@
 
 #include <stdint.h>
 
-#define CTL_MAGIC       0x65766f63u /* "cove" */
-#define CTL_MAX_PAYLOAD (COVE_CTL_MAX_PAYLOAD)
+#define CTL_MAGIC            0x65766f63u /* "cove" */
+#define CTL_MAX_PAYLOAD      (COVE_CTL_MAX_PAYLOAD)
 #define COVE_CTL_MAX_PAYLOAD (1200u * 1024)
-#define CTL_MAX_FDS     4
+#define CTL_MAX_FDS          4
 
 enum ctl_type {
     CTL_SPAWN = 1,
@@ -56,26 +56,26 @@ struct ctl_msg {
     uint32_t magic;
     uint32_t type;
     uint32_t flags;
-    int32_t pid;      /* pid inside the sandbox */
-    int32_t status;   /* wait status (EXITED) or signal number (SIGNAL) */
-    int32_t err;      /* positive errno (ERROR) */
-    int32_t stage;    /* enum ctl_stage (ERROR) */
+    int32_t pid;    /* pid inside the sandbox */
+    int32_t status; /* wait status (EXITED) or signal number (SIGNAL) */
+    int32_t err;    /* positive errno (ERROR) */
+    int32_t stage;  /* enum ctl_stage (ERROR) */
     uint32_t argc;
     uint32_t envc;
     uint32_t payload_len;
-    char text[256];   /* human-readable detail for ERROR */
+    char text[256]; /* human-readable detail for ERROR */
 };
 
 /* Start-up configuration, written by coved to a pipe read by cove-init at fd CTL_FD_CONFIG. */
 struct ctl_init_config {
     uint32_t magic;
-    uint32_t user_uid;        /* uid/gid of the sandbox user, inside the sandbox */
+    uint32_t user_uid; /* uid/gid of the sandbox user, inside the sandbox */
     uint32_t user_gid;
     uint32_t shm_mib;
     char hostname[64];
-    char lower[512];          /* image skeleton (read-only lower layer of /) */
-    char disk[512];           /* mounted sandbox disk: upper/, work/, mnt/ live here */
-    char usr_lower[256];      /* host directory providing /usr */
+    char lower[512];     /* image skeleton (read-only lower layer of /) */
+    char disk[512];      /* mounted sandbox disk: upper/, work/, mnt/ live here */
+    char usr_lower[256]; /* host directory providing /usr */
 };
 
 /* File descriptors cove-init finds at start. */

@@ -1,4 +1,6 @@
 /* Loop-mounted ext4 disks and the warm pool (see disk.h). */
+#include "sandbox/disk.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +19,6 @@
 
 #include "base/cleanup.h"
 #include "base/log.h"
-#include "sandbox/disk.h"
 
 #define MAX_DISKS 65536
 
@@ -59,8 +60,9 @@ static bool is_mounted(const char *path)
 
 static int run_mkfs(const char *img)
 {
-    char *argv[] = {"mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E",
-                    "lazy_itable_init=1,nodiscard", "-m", "0", "-b", "4096", (char *)img, NULL};
+    char *argv[] = {
+        "mkfs.ext4", "-q", "-F", "-O",   "^has_journal", "-E", "lazy_itable_init=1,nodiscard",
+        "-m",        "0",  "-b", "4096", (char *)img,    NULL};
     posix_spawn_file_actions_t fa;
     int status, r;
     pid_t pid;

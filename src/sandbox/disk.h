@@ -8,11 +8,13 @@
  * Layout: <state>/disks/<n>.img mounted at <state>/disks/<n>/. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
 
-int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm, struct cove_err *err);
+int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm,
+                   struct cove_err *err);
 void disk_pool_stop(void);
 /* Take a disk of size_mib (a pooled one when the size matches); *ret_slot names it. */
 int disk_acquire(uint32_t size_mib, int32_t *ret_slot, struct cove_err *err);

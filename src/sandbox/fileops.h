@@ -66,7 +66,10 @@ struct fileops_writer {
     uid_t uid;    /* sandbox user, for abort */
     uint64_t size;
 };
-#define FILEOPS_WRITER_INIT {.fd = -EBADF, .dirfd = -EBADF}
+#define FILEOPS_WRITER_INIT                                                                        \
+    {                                                                                              \
+        .fd = -EBADF, .dirfd = -EBADF                                                              \
+    }
 
 /* Leave the mode of an existing file alone (new files get 0644). */
 #define FILEOPS_MODE_KEEP (-1)

@@ -1,5 +1,7 @@
 /* Host check: each requirement of the sandbox runtime, tested for real where that is cheap
  * (a throw-away child tries to create the namespaces), with a concrete fix when it fails. */
+#include "sandbox/hostcheck.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -13,7 +15,6 @@
 #include <unistd.h>
 
 #include "sandbox/cgroup.h"
-#include "sandbox/hostcheck.h"
 
 static bool file_has(const char *path, const char *needle)
 {
@@ -72,8 +73,7 @@ bool check_host(const char *state_dir)
     LINE(access("/dev/loop-control", R_OK | W_OK) == 0, "loop devices (sandbox disks)",
          "/dev/loop-control missing. Fix: modprobe loop");
     LINE(access("/usr/sbin/mkfs.ext4", X_OK) == 0 || access("/sbin/mkfs.ext4", X_OK) == 0,
-         "mkfs.ext4 (sandbox disks)",
-         "mkfs.ext4 missing. Fix: apt-get install e2fsprogs");
+         "mkfs.ext4 (sandbox disks)", "mkfs.ext4 missing. Fix: apt-get install e2fsprogs");
     LINE(prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 && file_has("/proc/self/status", "Seccomp:"),
          "seccomp filters", "seccomp unavailable. Fix: a kernel with CONFIG_SECCOMP_FILTER=y");
     fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));

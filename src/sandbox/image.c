@@ -4,6 +4,8 @@
  * resolv.conf describe a machine with no network, and only the host files programs need to
  * run are copied in (dynamic linker cache, alternatives symlinks, CA certificates, Java and
  * Python configuration, fonts). Secrets such as shadow, ssh keys or sudoers never are. */
+#include "sandbox/image.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +19,6 @@
 
 #include "base/cleanup.h"
 #include "base/log.h"
-#include "sandbox/image.h"
 
 #define IMAGE_FORMAT "3"
 
@@ -25,13 +26,49 @@ static char images_dir[512];
 
 /* Host /etc entries copied into the image (files, symlinks or whole trees). */
 static const char *const etc_copy[] = {
-    "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone",
-    "ssl/certs/ca-certificates.crt", "ssl/openssl.cnf", "java-17-openjdk", "python3",
-    "python3.11", "matplotlibrc", "fonts", "mime.types", "bash.bashrc", "profile", "profile.d",
-    "inputrc", "protocols", "services", "gai.conf", "host.conf", "os-release",
-    "debian_version", "shells", "environment", "mailcap", "postgresql-common", "gitconfig",
-    "magic", "magic.mime", "login.defs", "papersize", "ucf.conf", "xdg", "skel", "npmrc",
-    "nodejs", "perl", "vim", "bindresvport.blacklist", "deluser.conf", "ca-certificates.conf",
+    "alternatives",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "ssl/certs/ca-certificates.crt",
+    "ssl/openssl.cnf",
+    "java-17-openjdk",
+    "python3",
+    "python3.11",
+    "matplotlibrc",
+    "fonts",
+    "mime.types",
+    "bash.bashrc",
+    "profile",
+    "profile.d",
+    "inputrc",
+    "protocols",
+    "services",
+    "gai.conf",
+    "host.conf",
+    "os-release",
+    "debian_version",
+    "shells",
+    "environment",
+    "mailcap",
+    "postgresql-common",
+    "gitconfig",
+    "magic",
+    "magic.mime",
+    "login.defs",
+    "papersize",
+    "ucf.conf",
+    "xdg",
+    "skel",
+    "npmrc",
+    "nodejs",
+    "perl",
+    "vim",
+    "bindresvport.blacklist",
+    "deluser.conf",
+    "ca-certificates.conf",
 };
 
 static const struct {
@@ -51,8 +88,8 @@ static const struct {
 
 static int write_file(int dfd, const char *name, const char *content, mode_t mode)
 {
-    _cleanup_close_ int fd = openat(dfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                                    mode);
+    _cleanup_close_ int fd =
+        openat(dfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
     size_t n = strlen(content);
 
     if (fd < 0)
@@ -98,7 +135,8 @@ static int copy_tree(const char *src, const char *dst)
     if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH))
         return 0; /* only world-readable regular files: nothing private leaks in */
     _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    _cleanup_close_ int out = open(dst, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, st.st_mode & 0755);
+    _cleanup_close_ int out =
+        open(dst, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, st.st_mode & 0755);
     if (in < 0 || out < 0)
         return -errno;
     for (off_t off = 0; off < st.st_size;) {
@@ -115,11 +153,11 @@ static int build_base(const char *root, struct cove_err *err)
         const char *path;
         mode_t mode;
     } dirs[] = {
-        {"usr", 0755}, {"etc", 0755},      {"etc/ssl", 0755}, {"etc/ssl/certs", 0755},
-        {"home", 0755}, {"tmp", 01777},    {"var", 0755},     {"var/tmp", 01777},
-        {"var/lib", 0755}, {"var/cache", 0755}, {"var/log", 0755}, {"run", 0755},
-        {"run/lock", 01777}, {"proc", 0555}, {"dev", 0755},   {"sys", 0555},
-        {"root", 0700}, {"opt", 0755},     {"mnt", 0755},     {"srv", 0755},
+        {"usr", 0755},       {"etc", 0755},       {"etc/ssl", 0755}, {"etc/ssl/certs", 0755},
+        {"home", 0755},      {"tmp", 01777},      {"var", 0755},     {"var/tmp", 01777},
+        {"var/lib", 0755},   {"var/cache", 0755}, {"var/log", 0755}, {"run", 0755},
+        {"run/lock", 01777}, {"proc", 0555},      {"dev", 0755},     {"sys", 0555},
+        {"root", 0700},      {"opt", 0755},       {"mnt", 0755},     {"srv", 0755},
         {"media", 0755},
     };
     static const char *const links[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};

@@ -9,9 +9,9 @@
 
 #include "base/err.h"
 
-#define SANDBOX_USER     "cove"
-#define SANDBOX_UID      1000
-#define SANDBOX_HOME     "/home/cove"
+#define SANDBOX_USER "cove"
+#define SANDBOX_UID  1000
+#define SANDBOX_HOME "/home/cove"
 
 /* Build (or rebuild, when its format version changed) <state>/images/base/root. */
 int image_init(const char *state_dir, struct cove_err *err);

@@ -7,6 +7,8 @@
  *    included); its cgroups and control socket exist only while it runs;
  *  - delete releases init, cgroups, socket, disk and row, in that order, and a crash in the
  *    middle is finished by the next start-up (rows left in creating/destroying). */
+#include "sandbox/sandbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,7 +33,6 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/disk.h"
 #include "sandbox/image.h"
-#include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 
@@ -65,14 +66,16 @@ static struct {
     size_t n, cap;
     pthread_t reaper;
     bool stopping;
-} rt = {.mu = PTHREAD_MUTEX_INITIALIZER, .create_mu = PTHREAD_MUTEX_INITIALIZER,
-        .init_fd = -1, .seccomp_fd = -1};
+} rt = {.mu = PTHREAD_MUTEX_INITIALIZER,
+        .create_mu = PTHREAD_MUTEX_INITIALIZER,
+        .init_fd = -1,
+        .seccomp_fd = -1};
 
 static const char *const state_names[_SANDBOX_STATE_MAX] = {
-    [SANDBOX_CREATING] = "creating",     [SANDBOX_STARTED] = "started",
-    [SANDBOX_STOPPING] = "stopping",     [SANDBOX_STOPPED] = "stopped",
-    [SANDBOX_STARTING] = "starting",     [SANDBOX_DESTROYING] = "destroying",
-    [SANDBOX_DESTROYED] = "destroyed",   [SANDBOX_ERROR] = "error",
+    [SANDBOX_CREATING] = "creating",   [SANDBOX_STARTED] = "started",
+    [SANDBOX_STOPPING] = "stopping",   [SANDBOX_STOPPED] = "stopped",
+    [SANDBOX_STARTING] = "starting",   [SANDBOX_DESTROYING] = "destroying",
+    [SANDBOX_DESTROYED] = "destroyed", [SANDBOX_ERROR] = "error",
 };
 
 const char *sandbox_state_to_string(enum sandbox_state s)
@@ -294,16 +297,15 @@ static int chown_mkdir(int dfd, const char *name, mode_t mode, uid_t uid)
 {
     if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
         return -errno;
-    if (fchownat(dfd, name, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 ||
-        fchmodat(dfd, name, mode, 0) < 0)
+    if (fchownat(dfd, name, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(dfd, name, mode, 0) < 0)
         return -errno;
     return 0;
 }
 
 static int write_at(int dfd, const char *name, const char *content, uid_t uid)
 {
-    _cleanup_close_ int fd = openat(dfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                                    0644);
+    _cleanup_close_ int fd =
+        openat(dfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     size_t n = strlen(content);
     if (fd < 0)
         return -errno;
@@ -316,8 +318,9 @@ static int write_at(int dfd, const char *name, const char *content, uid_t uid)
  * all owned by the sandbox's uid range. */
 static int prepare_disk(struct sandbox *sb, struct cove_err *err)
 {
-    static const char *const dirs[] = {"upper", "work", "upper/root", "upper/usr", "work/root",
-                                       "work/usr", "mnt", "upper/root/home", "upper/root/etc"};
+    static const char *const dirs[] = {"upper",         "work",     "upper/root", "upper/usr",
+                                       "work/root",     "work/usr", "mnt",        "upper/root/home",
+                                       "upper/root/etc"};
     uid_t root = uid_base_of(sb), user = root + SANDBOX_UID;
     char path[600], hosts[256];
     _cleanup_close_ int dfd = -EBADF;
@@ -352,9 +355,15 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
                                 .memory_bytes = (uint64_t)sb->rec.memory_mib << 20,
                                 .pids = sb->rec.pids};
     char disk[600], lower[600];
-    struct spawn_params p = {.id = sb->rec.id, .uid_base = uid_base_of(sb), .sock_path = sb->sock,
-                             .disk = disk, .lower = lower, .hostname = sb->rec.name,
-                             .shm_mib = 64, .init_fd = rt.init_fd, .seccomp_fd = rt.seccomp_fd};
+    struct spawn_params p = {.id = sb->rec.id,
+                             .uid_base = uid_base_of(sb),
+                             .sock_path = sb->sock,
+                             .disk = disk,
+                             .lower = lower,
+                             .hostname = sb->rec.name,
+                             .shm_mib = 64,
+                             .init_fd = rt.init_fd,
+                             .seccomp_fd = rt.seccomp_fd};
     int r;
 
     disk_path(sb->rec.disk_slot, disk, sizeof(disk));
@@ -605,9 +614,8 @@ int sandbox_ctl_connect(struct sandbox *sb, struct cove_err *err)
     enum sandbox_state s = sb->state;
     pthread_mutex_unlock(&sb->lock);
     if (s != SANDBOX_STARTED)
-        return cove_err_setk(err, -EBUSY, "INVALID_STATE",
-                             "sandbox '%s' is %s; start it first", sb->rec.id,
-                             sandbox_state_to_string(s));
+        return cove_err_setk(err, -EBUSY, "INVALID_STATE", "sandbox '%s' is %s; start it first",
+                             sb->rec.id, sandbox_state_to_string(s));
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sb->sock);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -651,8 +659,12 @@ char **sandbox_build_env(struct sandbox *sb, json_t *extra)
 {
     static const char *const base[] = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=" SANDBOX_HOME, "USER=" SANDBOX_USER, "LOGNAME=" SANDBOX_USER, "LANG=C.UTF-8",
-        "SHELL=/bin/bash", "TERM=xterm-256color"};
+        "HOME=" SANDBOX_HOME,
+        "USER=" SANDBOX_USER,
+        "LOGNAME=" SANDBOX_USER,
+        "LANG=C.UTF-8",
+        "SHELL=/bin/bash",
+        "TERM=xterm-256color"};
     json_t *senv = NULL, *all = json_object();
     const char *k;
     json_t *v;
@@ -682,7 +694,8 @@ char **sandbox_build_env(struct sandbox *sb, json_t *extra)
         json_decref(all);
         return NULL;
     }
-    json_object_foreach(all, k, v) {
+    json_object_foreach(all, k, v)
+    {
         if (!json_is_string(v) || asprintf(&out[n], "%s=%s", k, json_string_value(v)) < 0)
             continue;
         n++;

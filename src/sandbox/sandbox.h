@@ -81,7 +81,8 @@ int sandbox_foreach(const char *org, int (*cb)(struct sandbox *sb, void *ud), vo
 /* Copy the current record (caller frees with store_sandbox_rec_free). */
 void sandbox_snapshot(struct sandbox *sb, struct sandbox_rec *ret);
 /* Persist changed settings (labels, intervals) from rec; only mutable fields are used. */
-int sandbox_update_settings(struct sandbox *sb, const struct sandbox_rec *rec, struct cove_err *err);
+int sandbox_update_settings(struct sandbox *sb, const struct sandbox_rec *rec,
+                            struct cove_err *err);
 void sandbox_touch(struct sandbox *sb);
 void sandbox_busy(struct sandbox *sb, int delta); /* running commands count as activity */
 

@@ -9,6 +9,8 @@
  * Knowingly left out (allowed): personality with any value (glibc and some runtimes query it),
  * unshare/clone of non-user namespaces (they need CAP_SYS_ADMIN, which nobody has),
  * AF_NETLINK sockets (ip, ss), and memfd/mmap PROT_EXEC (JITs need them). */
+#include "sandbox/seccomp.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -21,7 +23,6 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "sandbox/seccomp.h"
 
 #ifndef CLONE_NEWTIME
 #    define CLONE_NEWTIME 0x00000080

@@ -18,9 +18,11 @@
  *    be reachable by the unprivileged host uid).
  * 4. cove-init builds the filesystem, locks itself down and writes READY.
  * If anything fails, the child is killed and the error text reaches the API client. */
+#include "sandbox/spawn.h"
+
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -36,7 +38,6 @@
 #include "base/cleanup.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl-proto.h"
-#include "sandbox/spawn.h"
 
 #define INIT_READY_TIMEOUT_MS 15000
 
@@ -75,7 +76,7 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
 
 /* In the child: raw system calls only. Never returns. */
 static __attribute__((noreturn)) void child_main(int go_r, const int fds[4], int init_fd,
-                                                  int status_w)
+                                                 int status_w)
 {
     static char *const argv[] = {"cove-init", NULL};
     static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
@@ -136,10 +137,10 @@ static int read_status(int fd, struct cove_err *err)
 
 int spawn_init(const struct spawn_params *p, pid_t *ret_pid, int *ret_pidfd, struct cove_err *err)
 {
-    _cleanup_close_ int lfd = -EBADF, go_r = -EBADF, go_w = -EBADF, cfg_r = -EBADF,
-                        cfg_w = -EBADF, st_r = -EBADF, st_w = -EBADF, pidfd = -EBADF;
-    struct ctl_init_config cfg = {.magic = CTL_MAGIC, .user_uid = 1000, .user_gid = 1000,
-                                  .shm_mib = p->shm_mib};
+    _cleanup_close_ int lfd = -EBADF, go_r = -EBADF, go_w = -EBADF, cfg_r = -EBADF, cfg_w = -EBADF,
+                        st_r = -EBADF, st_w = -EBADF, pidfd = -EBADF;
+    struct ctl_init_config cfg = {
+        .magic = CTL_MAGIC, .user_uid = 1000, .user_gid = 1000, .shm_mib = p->shm_mib};
     struct clone_args ca = {0};
     int pp[2], r;
     pid_t pid;

@@ -7,15 +7,15 @@
 #include "base/err.h"
 
 struct spawn_params {
-    const char *id;          /* sandbox id: names its cgroups */
-    uint32_t uid_base;       /* host uid/gid mapped to 0 inside; 65536 ids are mapped */
-    const char *sock_path;   /* control socket path to bind */
-    const char *disk;        /* mounted sandbox disk */
-    const char *lower;       /* image lower layer */
+    const char *id;        /* sandbox id: names its cgroups */
+    uint32_t uid_base;     /* host uid/gid mapped to 0 inside; 65536 ids are mapped */
+    const char *sock_path; /* control socket path to bind */
+    const char *disk;      /* mounted sandbox disk */
+    const char *lower;     /* image lower layer */
     const char *hostname;
     uint32_t shm_mib;
-    int init_fd;             /* O_PATH fd of the cove-init binary */
-    int seccomp_fd;          /* memfd with the BPF program */
+    int init_fd;    /* O_PATH fd of the cove-init binary */
+    int seccomp_fd; /* memfd with the BPF program */
 };
 
 /* Start cove-init and wait until it reports READY. On success *ret_pid is its host pid and

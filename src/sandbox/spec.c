@@ -53,7 +53,8 @@ int sandbox_string_map_valid(json_t *obj, const char *what, size_t max_n, size_t
         return cove_err_set(err, -EINVAL, "'%s' must be an object of strings", what);
     if (json_object_size(obj) > max_n)
         return cove_err_set(err, -EINVAL, "'%s' has more than %zu entries", what, max_n);
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (!json_is_string(v))
             return cove_err_set(err, -EINVAL, "'%s.%s' must be a string", what, k);
         if (strlen(k) == 0 || strlen(k) > max_key)
@@ -61,8 +62,8 @@ int sandbox_string_map_valid(json_t *obj, const char *what, size_t max_n, size_t
                                 max_key);
         if (json_string_length(v) > max_val)
             return cove_err_set(err, -EINVAL, "'%s.%s' is longer than %zu bytes", what, k, max_val);
-        if (!strcmp(what, "env") && (strchr(k, '=') || memchr(json_string_value(v), 0,
-                                                              json_string_length(v))))
+        if (!strcmp(what, "env") &&
+            (strchr(k, '=') || memchr(json_string_value(v), 0, json_string_length(v))))
             return cove_err_set(err, -EINVAL, "env name '%s' must not contain '='", k);
     }
     return 0;
@@ -102,8 +103,8 @@ static int parse_field(const struct field *f, json_t *v, struct sandbox_spec *s,
     case F_STRING:
         if (!json_is_string(v) || json_string_length(v) < (size_t)f->min ||
             json_string_length(v) > (size_t)f->max)
-            return cove_err_set(err, -EINVAL, "'%s' must be a string of %.0f-%.0f bytes",
-                                f->name, f->min, f->max);
+            return cove_err_set(err, -EINVAL, "'%s' must be a string of %.0f-%.0f bytes", f->name,
+                                f->min, f->max);
         snprintf(base, 64, "%s", json_string_value(v));
         if (!strcmp(f->name, "name") && sandbox_name_valid(base) < 0)
             return cove_err_set(err, -EINVAL,
@@ -111,10 +112,9 @@ static int parse_field(const struct field *f, json_t *v, struct sandbox_spec *s,
                                 "and must not start with '.' or '-'");
         return 0;
     case F_MAP: {
-        int r = sandbox_string_map_valid(v, f->name, (size_t)f->max, COVE_MAX_LABEL_KEY,
-                                         !strcmp(f->name, "env") ? COVE_MAX_ENV_BYTES
-                                                                 : COVE_MAX_LABEL_VALUE,
-                                         err);
+        int r = sandbox_string_map_valid(
+            v, f->name, (size_t)f->max, COVE_MAX_LABEL_KEY,
+            !strcmp(f->name, "env") ? COVE_MAX_ENV_BYTES : COVE_MAX_LABEL_VALUE, err);
         if (r < 0)
             return r;
         json_t **slot = (json_t **)(void *)base;
@@ -128,8 +128,7 @@ static int parse_field(const struct field *f, json_t *v, struct sandbox_spec *s,
         if (!json_is_number(v))
             return cove_err_set(err, -EINVAL, "'%s' must be a number", f->name);
         d = json_number_value(v);
-        if (!isfinite(d) || d < f->min || d > f->max ||
-            (f->type != F_CPU && d != floor(d)))
+        if (!isfinite(d) || d < f->min || d > f->max || (f->type != F_CPU && d != floor(d)))
             return cove_err_set(err, -EINVAL, "'%s' must be %s between %g and %g", f->name,
                                 f->type == F_CPU ? "a number" : "an integer", f->min, f->max);
         if (f->type == F_CPU)
@@ -149,7 +148,8 @@ int sandbox_spec_from_json(json_t *body, struct sandbox_spec *s, struct cove_err
     const char *k;
     json_t *v;
 
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         const struct field *f = NULL;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !f; i++)
             if (!strcmp(fields[i].name, k))
