@@ -107,6 +107,10 @@ static int parse_exec(struct http_req *hr, json_t *body, struct exec_req *req, c
 json_t *exec_result_json(const struct exec_result *res);
 json_t *exec_result_json(const struct exec_result *res)
 {
+    char sig[32];
+
+    snprintf(sig, sizeof(sig), "SIG%s",
+             sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN");
     return json_pack(
         "{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code", (json_int_t)res->exit_code,
         "signal",

@@ -96,7 +96,7 @@ static bool next_segment(const char *s, size_t len, size_t *pos, const char **re
     return true;
 }
 
-/* Does the (valid, already checked) encoded segment decode to exactly lit[0..lit_len)? */
+/* Does the encoded segment decode to exactly lit[0..lit_len)? */
 static bool segment_equals(const char *seg, size_t seg_len, const char *lit, size_t lit_len)
 {
     size_t n = 0;
@@ -104,8 +104,13 @@ static bool segment_equals(const char *seg, size_t seg_len, const char *lit, siz
     for (size_t i = 0; i < seg_len; i++, n++) {
         char c = seg[i];
 
-        if (c == '%' && seg_len - i >= 3) {
-            c = (char)(hex_value(seg[i + 1]) << 4 | hex_value(seg[i + 2]));
+        if (c == '%') {
+            int hi = seg_len - i >= 3 ? hex_value(seg[i + 1]) : -1;
+            int lo = seg_len - i >= 3 ? hex_value(seg[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0)
+                return false;
+            c = (char)(hi << 4 | lo);
             i += 2;
         }
         if (n >= lit_len || lit[n] != c)

@@ -13,12 +13,15 @@
  *   on_access() end *upload_data_size == 0: run the handler, queue its reply;
  *   on_completed()  always (also on aborted connections): frees the request.
  *
- * MHD accepts a reply only on the first call or on the final one. A reply on the first call
- * with a body still pending makes MHD skip "100 Continue", send the reply and close the
- * connection; that is how 401/404/405/413 and prepare() rejections work. A failure noticed
- * while the body flows (chunked body over its cap, malformed multipart, a consumer that
- * stops) is remembered, the rest of the body is swallowed, and the reply goes out at the
- * final call; past the discard budget the connection is simply closed.
+ * MHD accepts a reply only on the first call or on the final one, and always closes the
+ * connection after a reply queued on the first call. So an early rejection (400, 401, 404,
+ * 405, 413, a prepare() reply) of a request that announces a body is queued at once: MHD skips
+ * "100 Continue", never reads the body, replies and closes. Without a body the same reply
+ * waits for the final call, which keeps the connection alive. A failure noticed while the
+ * body flows (chunked body over its cap, malformed multipart, a consumer that stops) is
+ * remembered, the rest of the body is swallowed, and the reply goes out at the final call;
+ * past the discard budget (HTTP_DISCARD_MAX, or what is left of the route's cap) the
+ * connection is closed without a reply.
  *
  * Replies do not go to MHD directly: http_reply_*() builds the MHD response, adds the
  * request's extra headers and parks it in req->resp; the access handler queues it when MHD
@@ -34,6 +37,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -204,7 +208,7 @@ static int vreply_error(struct http_req *req, unsigned status, const char *code,
 
     if (req->replied)
         return -EALREADY;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     o = json_object();
     if (!o || json_object_set_new(o, "statusCode", json_integer(status)) < 0 ||
         json_object_set_new(o, "code", json_string(code)) < 0 ||
@@ -375,7 +379,7 @@ static int ws_accept(const char *key, char out[static 29])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
 
-    snprintf(in, sizeof(in), "%s%s", key, WS_GUID);
+    (void)snprintf(in, sizeof(in), "%s%s", key, WS_GUID);
     if (EVP_Digest(in, strlen(in), md, &md_len, EVP_sha1(), NULL) != 1 || md_len != 20)
         return -EIO;
     EVP_EncodeBlock((unsigned char *)out, md, 20); /* 28 chars + NUL */
@@ -392,8 +396,8 @@ static void upgrade_free(struct http_upgrade *u)
 }
 
 /* MHD calls this on the connection's thread once the 101 is out. We run fn right here (the
- * thread has nothing else to do), on a blocking socket, then let MHD close the connection.
- * http_server_stop() shuts these sockets down and waits for fn to return. */
+ * thread has nothing else to do) on a blocking socket with TCP_NODELAY, then let MHD close
+ * the connection. http_server_stop() shuts these sockets down and waits for fn to return. */
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -419,10 +423,13 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
     pthread_mutex_unlock(&srv->lock);
 
     if (run) {
-        int fl = fcntl(sock, F_GETFL);
+        int fl = fcntl(sock, F_GETFL), one = 1;
 
         if (fl >= 0 && (fl & O_NONBLOCK))
             (void)fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+        /* MHD re-enables Nagle for upgrades; WebSocket traffic is interactive. */
+        if (req && !req->lst->is_unix)
+            (void)setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         u->fn(sock, extra, extra_len, u->ctx);
     }
     if (u->free_ctx)
@@ -497,8 +504,8 @@ int http_reply_websocket(struct http_req *req, const char *subprotocol, http_upg
         .srv = req->srv, .fn = fn, .ctx = ctx, .free_ctx = free_ctx, .fd = -EBADF};
 
     resp = MHD_create_response_for_upgrade(on_upgrade, u);
-    if (!resp || MHD_add_response_header(resp, "Connection", "Upgrade") == MHD_NO ||
-        MHD_add_response_header(resp, "Upgrade", "websocket") == MHD_NO ||
+    /* MHD adds "Connection: Upgrade" itself. */
+    if (!resp || MHD_add_response_header(resp, "Upgrade", "websocket") == MHD_NO ||
         MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept) == MHD_NO ||
         (subprotocol &&
          MHD_add_response_header(resp, "Sec-WebSocket-Protocol", subprotocol) == MHD_NO)) {
@@ -744,6 +751,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     buf_init(&req->body, 0);
     if (!uri)
         uri = "";
+    /* absolute-form ("http://host/path", RFC 9112 3.2.2): keep the path only */
+    if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
+        const char *p = strstr(uri, "//") + 2;
+
+        p += strcspn(p, "/?#");
+        uri = *p == '/' ? p : "/";
+    }
     req->raw_path = strndup(uri, strcspn(uri, "?#"));
     /* MHD decodes query values into C strings: "%00" would silently cut them short. */
     req->query_nul = strstr(uri + strcspn(uri, "?"), "%00") != NULL;
@@ -762,7 +776,7 @@ static void req_set_peer(struct http_req *req)
     const union MHD_ConnectionInfo *ci;
     const struct sockaddr *sa;
 
-    snprintf(req->peer, sizeof(req->peer), "%s", req->lst->is_unix ? "unix" : "unknown");
+    (void)snprintf(req->peer, sizeof(req->peer), "%s", req->lst->is_unix ? "unix" : "unknown");
     if (req->lst->is_unix)
         return;
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -786,8 +800,7 @@ static void req_set_peer(struct http_req *req)
 static void req_add_allow(struct http_req *req)
 {
     const struct http_config *cfg = &req->srv->cfg;
-    char allow[128] = "";
-    size_t n = 0;
+    char allow[64] = ""; /* all seven names fit */
     unsigned seen = 0;
 
     for (size_t i = 0; i < cfg->n_routes; i++) {
@@ -796,15 +809,17 @@ static void req_add_allow(struct http_req *req)
 
         if (meth < 0 || meth >= _HTTP_METHOD_MAX || (seen & (1u << meth)))
             continue;
-        if (router_match(&cfg->routes[i], 1, meth, req->raw_path, &m) < 0)
-            continue;
-        seen |= 1u << meth;
-        n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "",
-                              method_names[meth]);
-        if (n >= sizeof(allow))
-            break;
+        if (router_match(&cfg->routes[i], 1, meth, req->raw_path, &m) >= 0)
+            seen |= 1u << meth;
     }
-    if (n > 0 && n < sizeof(allow))
+    for (int meth = 0; meth < _HTTP_METHOD_MAX; meth++) {
+        if (!(seen & (1u << meth)))
+            continue;
+        if (allow[0])
+            strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+        strncat(allow, method_names[meth], sizeof(allow) - strlen(allow) - 1);
+    }
+    if (allow[0])
         http_req_add_header(req, "Allow", allow);
 }
 
@@ -856,8 +871,9 @@ static int req_route(struct http_req *req, const char *method)
     return 0;
 }
 
-/* The token of "Authorization: Bearer <token>", trimmed; NULL when absent or empty. */
-static char *bearer_token(const char *h)
+/* The token of "Authorization: Bearer <token>", trimmed, into buf. Returns NULL when absent
+ * or empty; an over-long token comes back as "" (never a valid key). */
+static const char *bearer_token(const char *h, char *buf, size_t size)
 {
     size_t n;
 
@@ -868,19 +884,26 @@ static char *bearer_token(const char *h)
     n = strlen(h);
     while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
         n--;
-    return n ? strndup(h, n) : NULL;
+    if (n == 0)
+        return NULL;
+    if (n >= size)
+        n = 0;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return buf;
 }
 
 static int req_auth(struct http_req *req)
 {
     const struct http_config *cfg = &req->srv->cfg;
-    _cleanup_free_ char *token = NULL;
+    char buf[HTTP_TOKEN_MAX];
+    const char *token;
     void *principal = NULL;
     int r;
 
     if (req->route->flags & HTTP_F_PUBLIC)
         return 0;
-    token = bearer_token(http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
+    token = bearer_token(http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION), buf, sizeof(buf));
     /* No auth callback configured: fail closed. */
     r = cfg->auth ? cfg->auth(token, cfg->userdata, &principal) : -EACCES;
     if (r == -EACCES || r == -EPERM) {
@@ -1155,7 +1178,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[512];
     size_t n;
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     n = strlen(msg);
     while (n > 0 && msg[n - 1] == '\n')
         msg[--n] = '\0';
@@ -1173,7 +1196,7 @@ static int tcp_listen(const char *host, uint16_t port, int *ret_fd)
     char service[8];
     int r = -EADDRNOTAVAIL;
 
-    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    (void)snprintf(service, sizeof(service), "%u", (unsigned)port);
     if (getaddrinfo(host, service, &hints, &res) != 0)
         return -EADDRNOTAVAIL;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -1267,6 +1290,25 @@ static int listener_start(struct http_server *srv, struct http_listener *l, int 
     return 0;
 }
 
+static uint16_t listener_port(const struct http_listener *l)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    struct sockaddr_storage ss = {0};
+    socklen_t len = sizeof(ss);
+
+    if (di && di->port)
+        return di->port;
+    /* fallback: ask the listening socket */
+    di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
 static bool sigpipe_is_ignored(void)
 {
     struct sigaction sa;
@@ -1315,9 +1357,7 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret)
         r = listener_start(srv, &srv->tcp, fd, false);
         if (r < 0)
             return r;
-        const union MHD_DaemonInfo *di =
-            MHD_get_daemon_info(srv->tcp.mhd, MHD_DAEMON_INFO_BIND_PORT);
-        srv->port = di ? di->port : 0;
+        srv->port = listener_port(&srv->tcp);
     }
     if (cfg->unix_path) {
         srv->unix_path = strdup(cfg->unix_path);

@@ -64,7 +64,9 @@ struct fileops_writer {
     char name[NAME_MAX + 1];
     bool created; /* the file did not exist before */
     uid_t uid;    /* sandbox user, for abort */
-    uint64_t size;
+    dev_t dev;    /* the inode written, so abort removes no other */
+    ino_t ino;
+    uint64_t size; /* bytes written so far */
 };
 #define FILEOPS_WRITER_INIT                                                                        \
     {                                                                                              \

@@ -336,6 +336,17 @@ static int prepare_disk(struct sandbox *sb, struct cove_err *err)
         r = chown_mkdir(dfd, dirs[i], 0755, root);
     if (r >= 0)
         r = chown_mkdir(dfd, "upper/root/home/cove", 0755, user);
+    /* Directories the sandbox writes into exist in its own layer, owned by its root: a
+     * copy-up of the shared skeleton's directory (owned by the unmapped host root) would
+     * fail with EOVERFLOW. */
+    static const struct {
+        const char *path;
+        mode_t mode;
+    } own[] = {{"upper/root/tmp", 01777},      {"upper/root/var", 0755},
+               {"upper/root/var/tmp", 01777},  {"upper/root/run", 0755},
+               {"upper/root/run/lock", 01777}, {"upper/root/root", 0700}};
+    for (size_t i = 0; i < ELEMENTSOF(own) && r >= 0; i++)
+        r = chown_mkdir(dfd, own[i].path, own[i].mode, root);
     snprintf(hosts, sizeof(hosts),
              "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
              sb->rec.name);
@@ -368,7 +379,7 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
 
     disk_path(sb->rec.disk_slot, disk, sizeof(disk));
     if (image_lower_path(sb->rec.image, lower, sizeof(lower)) < 0)
-        return cove_err_setk(err, -ENOENT, "IMAGE_NOT_FOUND", "image '%s' not found",
+        return cove_err_setk(err, -EINVAL, "IMAGE_NOT_FOUND", "image '%s' not found",
                              sb->rec.image);
     r = cgroup_ops()->sandbox_create(sb->rec.id, &lim, err);
     if (r < 0) {
@@ -430,7 +441,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     int r;
 
     if (!image_exists(spec->image))
-        return cove_err_setk(err, -ENOENT, "IMAGE_NOT_FOUND",
+        return cove_err_setk(err, -EINVAL, "IMAGE_NOT_FOUND",
                              "image '%s' not found (available: base)", spec->image);
     sb = sandbox_new();
     if (!sb)
