@@ -113,10 +113,8 @@ json_t *exec_result_json(const struct exec_result *res)
              sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN");
     return json_pack(
         "{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code", (json_int_t)res->exit_code,
-        "signal",
-        res->signal ? json_string(sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN")
-                    : json_null(),
-        "stdout", api_json_string_lossy(res->out.data ? res->out.data : "", res->out.len), "stderr",
+        "signal", res->signal ? json_string(sig) : json_null(), "stdout",
+        api_json_string_lossy(res->out.data ? res->out.data : "", res->out.len), "stderr",
         api_json_string_lossy(res->err.data ? res->err.data : "", res->err.len), "stdout_truncated",
         res->out_truncated, "stderr_truncated", res->err_truncated, "duration_ms", res->duration_ms,
         "timed_out", res->timed_out, "oom_killed", res->oom_killed);
