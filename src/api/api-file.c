@@ -30,7 +30,10 @@ struct file_target {
     struct fileops_root root;
     bool busy; /* counted in sandbox_busy(): keeps auto-stop away during a long upload */
 };
-#define FILE_TARGET_INIT {.root.fd = -EBADF}
+#define FILE_TARGET_INIT                                                                           \
+    {                                                                                              \
+        .root.fd = -EBADF                                                                          \
+    }
 
 static void file_target_done(struct file_target *t)
 {
@@ -49,12 +52,12 @@ static void file_target_done(struct file_target *t)
 struct file_upload {
     struct file_target t;
     struct fileops_writer w;
-    bool writing;              /* w holds an open file */
-    int mode;                  /* PUT: mode for the file, or FILEOPS_MODE_KEEP */
-    char dir[COVE_MAX_PATH];   /* upload: the directory parts go to */
-    char path[COVE_MAX_PATH];  /* the file being written */
-    json_t *files;             /* upload: [{path, size}] written so far */
-    struct cove_err err;       /* first failure, replied by the handler */
+    bool writing;             /* w holds an open file */
+    int mode;                 /* PUT: mode for the file, or FILEOPS_MODE_KEEP */
+    char dir[COVE_MAX_PATH];  /* upload: the directory parts go to */
+    char path[COVE_MAX_PATH]; /* the file being written */
+    json_t *files;            /* upload: [{path, size}] written so far */
+    struct cove_err err;      /* first failure, replied by the handler */
 };
 
 static void file_upload_free(void *p)
@@ -84,7 +87,6 @@ static int open_target(struct http_req *req, struct file_target *t)
     sandbox_touch(t->sb);
     r = fileops_root_open(t->sb, &t->root, &err);
     if (r < 0) {
-        t->root.fd = -EBADF;
         api_reply_err(req, &err);
         return r;
     }
@@ -420,8 +422,9 @@ int api_file_list(struct http_req *req)
     }
     if (!entries)
         return reply_json(req, NULL);
-    return reply_json(req, json_pack("{s:o, s:o}", "path", api_json_string_lossy(path, strlen(path)),
-                                     "entries", entries));
+    return reply_json(req,
+                      json_pack("{s:o, s:o}", "path", api_json_string_lossy(path, strlen(path)),
+                                "entries", entries));
 }
 
 int api_file_stat(struct http_req *req)

@@ -34,6 +34,8 @@
  * upload routes, up to their cap) before the connection is simply closed. */
 #define HTTP_DISCARD_MAX (64ull << 20)
 #define HTTP_ERR_MSG_MAX 1024
+/* Longest bearer token passed to the auth callback; longer ones never authenticate. */
+#define HTTP_TOKEN_MAX 512
 
 struct http_server;
 

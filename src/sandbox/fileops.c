@@ -394,24 +394,28 @@ static void fill_entry(const struct fileops_root *r, const struct stat *st, cons
 int fileops_root_init(int rootfd, uid_t uid, struct fileops_root *ret, struct cove_err *err)
 {
     static const char *const kernel_dirs[] = {"/proc", "/dev", "/sys"};
-    struct stat root_st;
-
-    *ret = (struct fileops_root){
+    struct fileops_root r = {
         .fd = rootfd,
         .uid = uid,
         .shift = uid >= SANDBOX_UID ? uid - SANDBOX_UID : 0,
     };
-    if (fstat(rootfd, &root_st) < 0)
-        return cove_err_errno(err, errno, "stat sandbox root");
+    struct stat root_st;
+
+    if (fstat(rootfd, &root_st) < 0) {
+        int e = errno;
+        close(rootfd);
+        return cove_err_errno(err, e, "stat sandbox root");
+    }
     /* Remember the filesystems mounted at /proc, /dev and /sys so check_object() recognises
      * them wherever a symlink leads. A plain directory there is just sandbox data. */
     for (size_t i = 0; i < ELEMENTSOF(kernel_dirs); i++) {
-        _cleanup_close_ int fd = resolve(ret, kernel_dirs[i], O_NOFOLLOW | O_DIRECTORY);
+        _cleanup_close_ int fd = resolve(&r, kernel_dirs[i], O_NOFOLLOW | O_DIRECTORY);
         struct stat st;
 
         if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev != root_st.st_dev)
-            ret->forbidden[ret->n_forbidden++] = st.st_dev;
+            r.forbidden[r.n_forbidden++] = st.st_dev;
     }
+    *ret = r;
     return 0;
 }
 

@@ -78,8 +78,8 @@ struct fileops_writer {
 
 /* Open the root of a running sandbox (-EBUSY "INVALID_STATE" if it is not running). */
 int fileops_root_open(struct sandbox *sb, struct fileops_root *ret, struct cove_err *err);
-/* Same from an O_PATH directory fd, which *ret owns afterwards even on failure; uid is the
- * host uid of the sandbox user, who is uid 1000 inside. Used directly by tests. */
+/* Same from an O_PATH directory fd, which is consumed (closed on failure); uid is the host
+ * uid of the sandbox user, who is uid 1000 inside. Used directly by tests. */
 int fileops_root_init(int rootfd, uid_t uid, struct fileops_root *ret, struct cove_err *err);
 void fileops_root_done(struct fileops_root *r);
 

@@ -104,8 +104,10 @@ class Client:
         return http.client.HTTPConnection("127.0.0.1", self.daemon.port, timeout=timeout)
 
     def request(self, method, path, body=None, raw=None, headers=None, query=None,
-                content_type=None, chunked=False, timeout=DEFAULT_TIMEOUT, auth=True):
-        """body: JSON-encoded; raw: bytes (or an iterable of bytes with chunked=True)."""
+                content_type=None, chunked=False, timeout=DEFAULT_TIMEOUT, auth=True,
+                limit=None):
+        """body: JSON-encoded; raw: bytes (or an iterable of bytes with chunked=True).
+        limit: read at most this many body bytes (for answers that might never end)."""
         if query:
             path = path + "?" + urllib.parse.urlencode(query, doseq=True, safe="/=")
         hdrs = {}
@@ -133,7 +135,7 @@ class Client:
                 # body; its answer is still in our receive buffer.
                 pass
             resp = conn.getresponse()
-            payload = resp.read()
+            payload = resp.read(limit) if limit is not None else resp.read()
             return _make_resp(method, path, resp.status, resp.msg, payload)
         finally:
             conn.close()
