@@ -677,7 +677,7 @@ void fileops_writer_abort(struct fileops_writer *w)
     struct stat st;
 
     if (w->fd >= 0 && !w->created)
-        (void)ftruncate(w->fd, 0);
+        (void)!ftruncate(w->fd, 0);
     w->fd = safe_close(w->fd);
     /* Remove the file only if the name still refers to the inode we created: the sandbox may
      * have renamed it and put something else there meanwhile. */
@@ -766,7 +766,7 @@ static int remove_entry(int dfd, const char *name, uint64_t mnt, unsigned depth,
                         struct cove_err *err)
 {
     struct statx stx;
-    uint64_t id;
+    uint64_t id = 0;
     int k;
 
     k = mount_id(dfd, name, 0, &id, &stx);
@@ -842,7 +842,7 @@ static int remove_tree(int dfd, uint64_t mnt, unsigned depth, const char *top, s
 static int delete_dir_tree(int dirfd, const char *name, const char *path, struct cove_err *err)
 {
     struct statx stx;
-    uint64_t parent_mnt, mnt;
+    uint64_t parent_mnt = 0, mnt = 0;
     int fd, k;
 
     if ((k = mount_id(dirfd, "", AT_EMPTY_PATH, &parent_mnt, &stx)) < 0)
