@@ -72,17 +72,17 @@ struct http_route {
 typedef int (*http_auth_fn)(const char *token, void *userdata, void **ret_principal);
 
 struct http_config {
-    const char *listen_host;   /* e.g. "127.0.0.1"; NULL = no TCP listener */
-    uint16_t listen_port;      /* 0 = pick a free port (see http_server_port) */
-    const char *unix_path;     /* NULL = no unix socket; created mode 0660, replaced if stale */
+    const char *listen_host; /* e.g. "127.0.0.1"; NULL = no TCP listener */
+    uint16_t listen_port;    /* 0 = pick a free port (see http_server_port) */
+    const char *unix_path;   /* NULL = no unix socket; created mode 0660, replaced if stale */
     const struct http_route *routes;
     size_t n_routes;
     http_auth_fn auth;
     void (*principal_free)(void *principal);
-    void *userdata;            /* available to handlers via http_req_userdata */
-    size_t max_body;           /* buffered bodies */
-    uint64_t max_upload;       /* streamed / multipart bodies */
-    unsigned conn_timeout_s;   /* idle connection timeout */
+    void *userdata;          /* available to handlers via http_req_userdata */
+    size_t max_body;         /* buffered bodies */
+    uint64_t max_upload;     /* streamed / multipart bodies */
+    unsigned conn_timeout_s; /* idle connection timeout */
     unsigned max_connections;
 };
 
@@ -92,7 +92,7 @@ void http_server_stop(struct http_server *srv);
 
 /* Request accessors. Strings live as long as the request. */
 enum http_method http_req_method(const struct http_req *req);
-const char *http_req_path(const struct http_req *req);         /* decoded path, no query */
+const char *http_req_path(const struct http_req *req); /* decoded path, no query */
 const char *http_req_param(const struct http_req *req, const char *name); /* route param */
 const char *http_req_query(const struct http_req *req, const char *name); /* first value */
 /* All values of a repeated query key, in order; returns the count (<= max). */
@@ -115,8 +115,8 @@ const char *http_req_peer(const struct http_req *req);
 int http_req_add_header(struct http_req *req, const char *name, const char *value);
 
 int http_reply_json(struct http_req *req, unsigned status, json_t *body); /* steals body */
-int http_reply_error(struct http_req *req, unsigned status, const char *code, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
+int http_reply_error(struct http_req *req, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int http_reply_buf(struct http_req *req, unsigned status, const char *content_type,
                    const void *data, size_t len); /* copies */
 /* Takes ownership of data (free()d after sending). */

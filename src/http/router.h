@@ -11,7 +11,7 @@
 #define ROUTER_MAX_PARAM  1024
 
 struct router_param {
-    const char *name;      /* points into the pattern */
+    const char *name; /* points into the pattern */
     size_t name_len;
     char value[ROUTER_MAX_PARAM];
 };

@@ -1126,10 +1126,14 @@ static enum MHD_Result req_finish(struct http_req *req)
         int r = http_form_scan_flush(&req->scan, pp_feed, req);
         enum MHD_Result ok = MHD_destroy_post_processor(TAKE_PTR(req->pp));
 
-        /* A stopped consumer is not a client error: its handler runs and tells. */
+        /* A stopped consumer is not a client error: its handler runs and tells. MHD takes a
+         * body without any delimiter for an empty form; we do not. */
         if (!req->part_stopped && (r < 0 || ok == MHD_NO))
             http_reply_error(req, 400, "BAD_REQUEST", "%s multipart/form-data body",
                              r < 0 ? "malformed" : "truncated");
+        else if (!req->part_stopped && req->scan.state == HTTP_FORM_OUTSIDE)
+            http_reply_error(req, 400, "BAD_REQUEST",
+                             "no multipart boundary in the multipart/form-data body");
     }
     if (!req->replied && req->route->handler) {
         int r = req->route->handler(req);

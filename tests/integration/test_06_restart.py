@@ -1,0 +1,158 @@
+"""Daemon restarts and leaks. These tests run private coveds (they SIGKILL them), started
+with --disk-warm 0 so that every loop-mounted disk under the state directory belongs to a
+sandbox and the before/after counts must match exactly."""
+import glob
+import os
+import threading
+import time
+
+import pytest
+
+from testenv import Client, Daemon, expect, host
+
+
+def loop_backing_files_under(path):
+    path = os.path.realpath(path)
+    found = []
+    for bf in glob.glob("/sys/block/loop*/loop/backing_file"):
+        try:
+            with open(bf) as f:
+                target = f.read().strip()
+        except OSError:
+            continue
+        if target == path or target.startswith(path + "/"):
+            found.append(target)
+    return sorted(found)
+
+
+def resources(d):
+    """What a daemon's sandboxes hold on the host."""
+    return {
+        "cgroups": host.cgroup_dirs(d.cgroup_root),
+        "loop_mounts": host.loop_mounts_under(d.state),
+        "loop_devices": loop_backing_files_under(d.state),
+        "processes": host.pids_in_uid_range(*d.uid_range),
+    }
+
+
+def assert_back_to(base, now, d):
+    for k in base:
+        assert now[k] == base[k], "%s leaked after delete: before %r, after %r%s" % (
+            k, base[k], now[k],
+            (" (" + host.describe_pids(now[k]) + ")") if k == "processes" else "")
+
+
+@pytest.fixture
+def private():
+    d = Daemon("restart", slot=3, extra_args=["--disk-warm", "0"])
+    try:
+        d.start()
+    except Exception:
+        d.cleanup()
+        raise
+    yield d
+    rc, killed = d.stop()
+    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
+    if killed:
+        problems.append("private coved ignored SIGTERM for 10 s")
+    if problems:
+        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), d.log_tail()),
+                    pytrace=False)
+
+
+def test_sandbox_survives_sigkill_of_daemon_and_nothing_leaks(private):
+    d = private
+    api = Client(d)
+    base = resources(d)
+    assert base["processes"] == [], "processes in our uid range before any sandbox: %s" % (
+        host.describe_pids(base["processes"]))
+    sb = api.create(name="survivor", labels={"t": "restart"})
+    other = api.create(name="bystander")
+    expect(api.file_put("survivor", "data/keep.bin", b"\x00\x01kept\xff"), 200)
+    api.sh("survivor", "echo from-exec > /home/cove/exec.txt")
+    during = resources(d)
+    assert len(during["cgroups"]) > len(base["cgroups"]), during
+    assert len(during["loop_mounts"]) >= len(base["loop_mounts"]) + 2, during
+    assert len(during["processes"]) >= 2, during  # at least the two inits
+
+    d.kill()
+    assert not d.running()
+    d.start(expect_key_line=False)  # READY within 30 s, on the same state directory
+    keylines = [ln for ln in d.stdout_lines if ln.startswith("api-key:")]
+    assert len(keylines) == 1, "a restart must not print a new key: %r" % d.stdout_lines
+
+    listed = expect(api.get("/v1/sandboxes"), 200)["sandboxes"]
+    by_name = {s["name"]: s for s in listed}
+    assert "survivor" in by_name and "bystander" in by_name, listed
+    assert by_name["survivor"]["id"] == sb["id"]
+    assert by_name["survivor"]["labels"] == {"t": "restart"}
+    assert by_name["survivor"]["state"] == "started", by_name["survivor"]
+    assert api.file_get("survivor", "data/keep.bin").raw == b"\x00\x01kept\xff"
+    res = api.exec("survivor", command="cat /home/cove/exec.txt; hostname; id -u")
+    assert res["stdout"] == "from-exec\nsurvivor\n1000\n", res
+    # Old and new sandboxes coexist after the restart.
+    fresh = api.create(name="after-restart")
+    assert api.exec("after-restart", "echo", "new")["stdout"] == "new\n"
+
+    for ident in (sb["id"], other["id"], fresh["id"]):
+        assert expect(api.destroy(ident), 200)["state"] == "destroyed"
+    assert expect(api.get("/v1/sandboxes"), 200)["sandboxes"] == []
+    assert_back_to(base, resources(d), d)
+
+
+def test_stopped_sandbox_stays_stopped_across_restart(private):
+    d = private
+    api = Client(d)
+    base = resources(d)
+    api.create(name="sleeper")
+    api.sh("sleeper", "echo zzz > nap.txt")
+    assert expect(api.post("/v1/sandboxes/sleeper/stop", timeout=120), 200)["state"] == \
+        "stopped"
+    rc, killed = d.stop()
+    assert not killed and rc == 0, "coved did not shut down cleanly on SIGTERM: %r" % rc
+    d.start(expect_key_line=False)
+    assert api.sandbox("sleeper")["state"] == "stopped"
+    expect(api.exec_raw("sleeper", cmd=["true"]), 409, "INVALID_STATE")
+    assert expect(api.post("/v1/sandboxes/sleeper/start", timeout=120), 200)["state"] == \
+        "started"
+    assert api.sh("sleeper", "cat nap.txt") == "zzz\n"
+    expect(api.destroy("sleeper"), 200)
+    assert_back_to(base, resources(d), d)
+
+
+def _sleepers(d):
+    out = []
+    for pid in host.pids_in_uid_range(*d.uid_range):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if f.read().split(b"\0")[:2] == [b"sleep", b"1000"]:
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def test_create_delete_cycles_do_not_leak(private):
+    d = private
+    api = Client(d)
+    base = resources(d)
+    for i in range(3):
+        sb = api.create(name="cycle-%d" % i, disk_mib=64 + i)
+        assert api.exec(sb["id"], "echo", str(i))["stdout"] == "%d\n" % i
+        # A command still running at delete time must not outlive the sandbox.
+        box = {}
+        t = threading.Thread(target=lambda: box.setdefault(
+            "r", api.exec_raw(sb["id"], cmd=["sleep", "1000"], timeout=300)))
+        t.start()
+        try:
+            for _ in range(100):  # bounded: 100 x 0.1 s
+                if _sleepers(d):
+                    break
+                time.sleep(0.1)
+            assert _sleepers(d), "the sleep never started"
+            expect(api.destroy(sb["id"]), 200)
+        finally:
+            t.join(120)
+        assert not t.is_alive(), "exec did not return after its sandbox was deleted"
+        assert _sleepers(d) == []
+    assert_back_to(base, resources(d), d)
