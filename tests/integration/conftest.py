@@ -53,6 +53,7 @@ def daemon():
     try:
         d.start()
     except DaemonError as e:
+        d.kill()
         problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
         pytest.fail("coved did not start: %s %s" % (e, problems), pytrace=False)
     _SESSION["daemon"] = d
@@ -60,6 +61,7 @@ def daemon():
     _SESSION.pop("daemon", None)
     died = None if d.running() else d.proc.returncode
     rc, killed = d.stop()
+    tail = d.log_tail()
     problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
     msgs = []
     if died is not None:
@@ -70,7 +72,7 @@ def daemon():
         msgs.append("coved exited with status %r after SIGTERM (want 0)" % rc)
     msgs.extend(problems)
     if msgs:
-        pytest.fail("session teardown: " + "; ".join(msgs) + "\n" + d.log_tail(), pytrace=False)
+        pytest.fail("session teardown: " + "; ".join(msgs) + "\n" + tail, pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -96,8 +98,9 @@ def pytest_runtest_makereport(item, call):
     if d is None or not rep.failed or call.when != "call":
         return
     offset = getattr(item, "_cove_log_offset", None)
-    if offset is not None:
-        rep.sections.append(("coved log during this test", d.log_since(offset)))
+    text = d.log_since(offset).strip() if offset is not None else ""
+    if text:
+        rep.sections.append(("coved log during this test", text))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 and path confinement (.., absolute paths, planted symlinks, /proc /dev /sys, FIFOs)."""
 import hashlib
 import os
+import posixpath
 import re
 
 import pytest
@@ -241,27 +242,49 @@ def test_relative_paths_resolve_against_home(api, sb):
     assert api.file_get(sb, "./rel/../rel/x.txt").raw == b"relative"
 
 
+def answer_path_ok(got, sent, inside):
+    """The answer may name the resolved path, the path as sent, or its lexical
+    normalisation against the home directory; where the file lands is checked apart."""
+    lexical = posixpath.normpath(posixpath.join(HOME, sent))
+    if lexical.startswith("//"):
+        lexical = "/" + lexical.lstrip("/")
+    return got in (inside, sent, lexical)
+
+
 def test_dotdot_and_absolute_tricks_stay_inside(daemon, api, sb):
     tag = os.urandom(4).hex()
     cases = [
-        ("../../../../etc/x-" + tag, "/etc/x-" + tag),
+        ("../../../../tmp/x-" + tag, "/tmp/x-" + tag),
         ("/../../../tmp/y-" + tag, "/tmp/y-" + tag),
         ("/tmp/../../../../../../var/tmp/z-" + tag, "/var/tmp/z-" + tag),
-        ("//etc//./w-" + tag, "/etc/w-" + tag),
+        ("//tmp//./w-" + tag, "/tmp/w-" + tag),
+        ("../../../../home/cove/../../../var/tmp/v-" + tag, "/var/tmp/v-" + tag),
     ]
     for sent, inside in cases:
         data = ("%s via %s" % (inside, sent)).encode()
         r = api.file_put(sb, sent, data)
-        body = expect(r, 200)
-        assert body["path"] in (inside, sent), (sent, body)
-        assert api.sh(sb, "cat %s" % inside) == data.decode()
         assert not os.path.exists(inside), "upload of %r landed on the host at %s" % (
             sent, inside)
+        body = expect(r, 200)
+        assert answer_path_ok(body["path"], sent, inside), (sent, body)
+        assert api.sh(sb, "cat %s" % inside) == data.decode()
+        assert api.file_get(sb, inside).raw == data
     passwd = api.file_get(sb, "../../../../../etc/passwd")
     expect(passwd, 200)
     assert b"cove:x:1000" in passwd.raw
     with open("/etc/passwd", "rb") as f:
         assert passwd.raw != f.read()
+
+
+def test_dotdot_upload_to_etc_lands_in_sandbox_etc(api, sb):
+    # The brief: uploading to "../../../../etc/x" lands at /etc/x inside the sandbox.
+    tag = os.urandom(4).hex()
+    sent, inside = "../../../../etc/x-" + tag, "/etc/x-" + tag
+    r = api.file_put(sb, sent, b"in sandbox etc\n")
+    assert not os.path.exists(inside), "upload landed on the host at %s" % inside
+    body = expect(r, 200)
+    assert answer_path_ok(body["path"], sent, inside), body
+    assert api.sh(sb, "cat " + inside) == "in sandbox etc\n"
 
 
 @pytest.fixture
@@ -272,7 +295,7 @@ def planted(daemon, api, make_sandbox):
         f.write("HOST-SECRET-CONTENT\n")
     os.chmod(secret, 0o644)
     api.sh(s, "ln -s /etc/passwd leak && ln -s / rootlink && ln -s ../../.. up && "
-              "ln -s /etc etclink && ln -s %s hostlink && ln -s /proc/self pself && "
+              "ln -s /etc etclink && ln -s /tmp tmplink && ln -s %s hostlink && ln -s /proc/self pself && "
               "ln -s %s hostdir && ln -s /dev/zero zerolink" % (secret, daemon.base))
     yield s, secret
     os.unlink(secret)
@@ -304,11 +327,12 @@ def test_upload_through_symlinks_stays_inside(daemon, api, planted):
     tag = os.urandom(4).hex()
     for sent, inside in (("rootlink/tmp/through-" + tag, "/tmp/through-" + tag),
                          ("up/var/tmp/up-" + tag, "/var/tmp/up-" + tag),
-                         ("etclink/et-" + tag, "/etc/et-" + tag)):
-        body = expect(api.file_put(s, sent, b"inside"), 200)
-        assert body["path"] in (inside, sent), (sent, body)
-        assert api.sh(s, "cat " + inside) == "inside"
+                         ("tmplink/tl-" + tag, "/tmp/tl-" + tag)):
+        r = api.file_put(s, sent, b"inside")
         assert not os.path.exists(inside), "%r was written on the host" % inside
+        body = expect(r, 200)
+        assert answer_path_ok(body["path"], sent, inside), (sent, body)
+        assert api.sh(s, "cat " + inside) == "inside"
     r = api.file_put(s, "hostlink", b"OVERWRITTEN")
     with open(secret) as f:
         assert f.read() == "HOST-SECRET-CONTENT\n", "host file overwritten via symlink: %s" % r

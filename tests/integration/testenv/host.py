@@ -14,26 +14,47 @@ def cgroup_version():
     return "v1"
 
 
-def _proc_uid(pid):
+def proc_status(pid):
+    """Fields of /proc/PID/status as a dict of strings ({} if the process is gone)."""
+    out = {}
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])  # real uid
-    except (OSError, ValueError, IndexError):
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        return {}
+    return out
+
+
+def _proc_uid(pid):
+    try:
+        return int(proc_status(pid)["Uid"].split()[0])  # real uid
+    except (KeyError, ValueError, IndexError):
         return None
-    return None
 
 
-def pids_in_uid_range(lo, hi):
-    """PIDs (host view) whose real uid is in [lo, hi)."""
+def pids_in_uid_range(lo, hi, orphan_zombies=False):
+    """PIDs (host view) whose real uid is in [lo, hi).
+
+    Zombies whose parent is the host's PID 1 are left out unless orphan_zombies: they hold
+    nothing but a pid, and reaping them is PID 1's job (some container inits are slow at
+    it); a zombie whose parent is coved is counted, since then coved is not reaping."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        uid = _proc_uid(int(name))
-        if uid is not None and lo <= uid < hi:
-            out.append(int(name))
+        st = proc_status(int(name))
+        try:
+            uid = int(st["Uid"].split()[0])
+        except (KeyError, ValueError, IndexError):
+            continue
+        if not lo <= uid < hi:
+            continue
+        if not orphan_zombies and st.get("State", "").startswith("Z") and \
+                st.get("PPid") == "1":
+            continue
+        out.append(int(name))
     return sorted(out)
 
 
@@ -45,7 +66,10 @@ def describe_pids(pids, limit=20):
                 cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except OSError:
             cmd = "?"
-        parts.append("%d(uid %s: %s)" % (pid, _proc_uid(pid), cmd[:80]))
+        st = proc_status(pid)
+        parts.append("%d(uid %s, state %s, ppid %s: %s)" % (
+            pid, st.get("Uid", "?").split()[0] if st else "?", st.get("State", "?"),
+            st.get("PPid", "?"), cmd[:80]))
     if len(pids) > limit:
         parts.append("... %d more" % (len(pids) - limit))
     return ", ".join(parts)
