@@ -763,7 +763,9 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
         sb->state = SANDBOX_ERROR;
         set_state(sb, SANDBOX_ERROR, err.msg);
     } else if (s == SANDBOX_STARTED || s == SANDBOX_STARTING || s == SANDBOX_STOPPING) {
-        pid_t pid = probe_init(sb->sock);
+        /* SO_PEERCRED names whoever called listen() (coved), so trust the recorded pid
+         * once the socket answers. */
+        pid_t pid = probe_init(sb->sock) ? (pid_t)r->init_pid : 0;
         int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
         if (pidfd >= 0 && s == SANDBOX_STARTED) {
             sb->init_pid = pid;

@@ -261,3 +261,8 @@ def test_exec_many_in_a_row(api, sb):
 def test_exec_user_ids(api, sb):
     res = api.exec(sb, command="id -u; id -g")
     assert res["stdout"] == "1000\n1000\n"
+
+
+def test_exec_over_unix_socket(unix_api, sb):
+    res = unix_api.exec(sb, "sh", "-c", "echo via-unix; exit 6")
+    assert res["stdout"] == "via-unix\n" and res["exit_code"] == 6, res

@@ -2,7 +2,6 @@
 privileges, and the memory, pids, disk and CPU limits. Every check runs inside through
 exec and asserts what the command printed."""
 import os
-import re
 import socket
 import threading
 import time

@@ -281,10 +281,17 @@ def read_until_close(sock, limit_s=15.0, max_bytes=4 << 20):
 
 
 def read_one_response(sock, limit_s=15.0):
-    """Read one HTTP response (status line, headers, Content-Length or chunked body) or
-    whatever arrives before the peer closes. Returns (status or None, head, body)."""
+    """Read one HTTP response (status line, headers, Content-Length body) or whatever
+    arrives before the peer closes. Returns (status or None, head, body)."""
+    return read_response(sock, limit_s)[:3]
+
+
+def read_response(sock, limit_s=15.0):
+    """Like read_one_response, plus `closed`: True if the peer closed (or reset) the
+    connection before a complete response, False if it arrived or limit_s passed."""
     deadline = time.monotonic() + limit_s
     data = bytearray()
+    state = {"closed": False}
 
     def more():
         left = deadline - time.monotonic()
@@ -295,17 +302,20 @@ def read_one_response(sock, limit_s=15.0):
             return False
         try:
             chunk = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
+        except ConnectionResetError:
+            state["closed"] = True
+            return False
+        except socket.timeout:
             return False
         if not chunk:
+            state["closed"] = True
             return False
         data.extend(chunk)
         return True
 
     while b"\r\n\r\n" not in data:
         if not more():
-            st = status_of(bytes(data))
-            return st, bytes(data), b""
+            return status_of(bytes(data)), bytes(data), b"", state["closed"]
     head, _, rest = bytes(data).partition(b"\r\n\r\n")
     m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
     body = bytearray(rest)
@@ -317,7 +327,7 @@ def read_one_response(sock, limit_s=15.0):
                 break
             body += data[before:]
         body = body[:n]
-    return status_of(head), head, bytes(body)
+    return status_of(head), head, bytes(body), state["closed"]
 
 
 def status_of(data):
