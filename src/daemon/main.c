@@ -288,8 +288,10 @@ int main(int argc, char **argv)
             arg_cgroup_root = optarg;
             break;
         case 'u':
-            if (parse_u32_range(optarg, 65536, 4000000000u, &arg_uid_base) < 0) {
-                fprintf(stderr, "coved: --uid-base must be 65536..4000000000\n");
+            if (parse_u32_range(optarg, 65536, 0xffffffffu - 2 * 65536, &arg_uid_base) < 0) {
+                fprintf(
+                    stderr,
+                    "coved: --uid-base must be 65536..4294836223 (room for one 65536-uid range)\n");
                 return 2;
             }
             break;
