@@ -104,22 +104,6 @@ static int parse_exec(struct http_req *hr, json_t *body, struct exec_req *req, c
     return 0;
 }
 
-json_t *exec_result_json(const struct exec_result *res);
-json_t *exec_result_json(const struct exec_result *res)
-{
-    char sig[32];
-
-    snprintf(sig, sizeof(sig), "SIG%s",
-             sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN");
-    return json_pack(
-        "{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code", (json_int_t)res->exit_code,
-        "signal", res->signal ? json_string(sig) : json_null(), "stdout",
-        api_json_string_lossy(res->out.data ? res->out.data : "", res->out.len), "stderr",
-        api_json_string_lossy(res->err.data ? res->err.data : "", res->err.len), "stdout_truncated",
-        res->out_truncated, "stderr_truncated", res->err_truncated, "duration_ms", res->duration_ms,
-        "timed_out", res->timed_out, "oom_killed", res->oom_killed);
-}
-
 int api_exec(struct http_req *req)
 {
     struct exec_req er = {0};

@@ -152,10 +152,10 @@ static json_t *entry_json(const struct fileops_entry *e, const char *path)
     api_iso_time(e->mtime_ms, mtime, sizeof(mtime));
     /* Names are bytes; JSON wants UTF-8, so invalid sequences become U+FFFD. */
     return json_pack("{s:o, s:o, s:s, s:I, s:s, s:s, s:I, s:I}", "name",
-                     api_json_string_lossy(e->name, strlen(e->name)), "path",
-                     api_json_string_lossy(path, strlen(path)), "type",
-                     fileops_type_to_string(e->type), "size", (json_int_t)e->size, "mode", mode,
-                     "mtime", mtime, "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid);
+                     json_string_lossy(e->name, strlen(e->name)), "path",
+                     json_string_lossy(path, strlen(path)), "type", fileops_type_to_string(e->type),
+                     "size", (json_int_t)e->size, "mode", mode, "mtime", mtime, "uid",
+                     (json_int_t)e->uid, "gid", (json_int_t)e->gid);
 }
 
 static int reply_json(struct http_req *req, json_t *body)
@@ -180,7 +180,7 @@ static int reply_entry(struct http_req *req, struct file_target *t, const char *
 
 static json_t *file_json(const char *path, uint64_t size)
 {
-    return json_pack("{s:o, s:I}", "path", api_json_string_lossy(path, strlen(path)), "size",
+    return json_pack("{s:o, s:I}", "path", json_string_lossy(path, strlen(path)), "size",
                      (json_int_t)size);
 }
 
@@ -422,9 +422,8 @@ int api_file_list(struct http_req *req)
     }
     if (!entries)
         return reply_json(req, NULL);
-    return reply_json(req,
-                      json_pack("{s:o, s:o}", "path", api_json_string_lossy(path, strlen(path)),
-                                "entries", entries));
+    return reply_json(req, json_pack("{s:o, s:o}", "path", json_string_lossy(path, strlen(path)),
+                                     "entries", entries));
 }
 
 int api_file_stat(struct http_req *req)
@@ -484,8 +483,8 @@ int api_file_delete(struct http_req *req)
         return http_reply_error(req, 400, "BAD_REQUEST", "'recursive' must be true or false");
     if (fileops_delete(&t.root, path, recursive, &err) < 0)
         return api_reply_err(req, &err);
-    return reply_json(req, json_pack("{s:o, s:b}", "path",
-                                     api_json_string_lossy(path, strlen(path)), "deleted", 1));
+    return reply_json(
+        req, json_pack("{s:o, s:b}", "path", json_string_lossy(path, strlen(path)), "deleted", 1));
 }
 
 static const char *const move_fields[] = {"from", "to", "overwrite", NULL};

@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "http/http.h"
+#include "json/json-util.h"
 #include "sandbox/sandbox.h"
 
 /* Who is calling: set by the auth hook from the API key. */
@@ -34,8 +35,6 @@ int api_check_fields(struct http_req *req, json_t *obj, const char *const *allow
 void api_iso_time(int64_t ms, char *buf, size_t cap);
 /* Sandbox JSON for /v1. */
 json_t *api_sandbox_json(struct sandbox *sb);
-/* Make a JSON string from bytes, replacing invalid UTF-8 with U+FFFD. */
-json_t *api_json_string_lossy(const char *data, size_t len);
 
 /* Route handlers, one file each. */
 int api_health(struct http_req *req);

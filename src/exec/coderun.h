@@ -47,24 +47,24 @@ struct coderun_req {
     size_t code_len;
     const struct coderun_file *files; /* extra files written next to the main file */
     size_t n_files;
-    char **argv;                      /* program arguments, NULL-terminated, may be NULL */
-    json_t *env;                      /* object of strings, may be NULL */
+    char **argv; /* program arguments, NULL-terminated, may be NULL */
+    json_t *env; /* object of strings, may be NULL */
     const char *stdin_data;
     size_t stdin_len;
-    uint64_t compile_timeout_ms;      /* 0 = default */
-    uint64_t run_timeout_ms;          /* 0 = default */
+    uint64_t compile_timeout_ms; /* 0 = default */
+    uint64_t run_timeout_ms;     /* 0 = default */
     size_t max_output;
-    const char *dialect;              /* sql: NULL/"sqlite" or "postgres" */
-    bool typecheck;                   /* typescript: full type-check instead of transpile */
-    const char *workdir;              /* NULL = a fresh directory under /tmp */
+    const char *dialect; /* sql: NULL/"sqlite" or "postgres" */
+    bool typecheck;      /* typescript: full type-check instead of transpile */
+    const char *workdir; /* NULL = a fresh directory under /tmp */
 };
 
 struct coderun_result {
-    bool compiled;                    /* a compile phase ran */
-    struct exec_result compile;       /* valid when compiled */
-    bool compile_failed;              /* compile phase exited non-zero: run phase skipped */
+    bool compiled;              /* a compile phase ran */
+    struct exec_result compile; /* valid when compiled */
+    bool compile_failed;        /* compile phase exited non-zero: run phase skipped */
     bool ran;
-    struct exec_result run;           /* valid when ran */
+    struct exec_result run; /* valid when ran */
 };
 
 void coderun_result_init(struct coderun_result *r, size_t cap);

@@ -23,6 +23,7 @@
 
 #include "base/cleanup.h"
 #include "base/limits.h"
+#include "json/json-util.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl-proto.h"
 
@@ -294,4 +295,19 @@ out:
 fail_errno:
     r = cove_err_errno(err, errno, "pipe");
     goto out;
+}
+
+json_t *exec_result_json(const struct exec_result *res)
+{
+    char sig[32];
+
+    snprintf(sig, sizeof(sig), "SIG%s",
+             sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "UNKNOWN");
+    return json_pack(
+        "{s:i, s:o, s:o, s:o, s:b, s:b, s:f, s:b, s:b}", "exit_code", (json_int_t)res->exit_code,
+        "signal", res->signal ? json_string(sig) : json_null(), "stdout",
+        json_string_lossy(res->out.data ? res->out.data : "", res->out.len), "stderr",
+        json_string_lossy(res->err.data ? res->err.data : "", res->err.len), "stdout_truncated",
+        res->out_truncated, "stderr_truncated", res->err_truncated, "duration_ms", res->duration_ms,
+        "timed_out", res->timed_out, "oom_killed", res->oom_killed);
 }

@@ -40,3 +40,6 @@ void exec_result_done(struct exec_result *r);
  * with the reason on stderr, like a shell. */
 int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result *res,
              struct cove_err *err);
+
+/* The /v1 JSON form of a result (docs/API.md, "Exec"). */
+json_t *exec_result_json(const struct exec_result *res);

@@ -1,0 +1,43 @@
+/* Small helpers over jansson shared by every module that builds JSON. */
+#include "json/json-util.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *json_string_lossy(const char *data, size_t len)
+{
+    json_t *s = json_stringn(data, len);
+    char *out;
+    size_t o = 0;
+
+    if (s || len == 0)
+        return s ? s : json_string("");
+    out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)data[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = n > 0 && i + n <= len;
+        for (size_t j = 1; ok && j < n; j++)
+            ok = ((unsigned char)data[i + j] >> 6) == 2;
+        if (ok && n > 1) {
+            json_t *t = json_stringn(data + i, n); /* rejects overlongs and surrogates */
+            ok = t != NULL;
+            json_decref(t);
+        }
+        if (ok && c == 0)
+            ok = true;
+        if (ok) {
+            memcpy(out + o, data + i, n);
+            o += n, i += n;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3, i += 1;
+        }
+    }
+    s = json_stringn(out, o);
+    free(out);
+    return s;
+}
