@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -22,7 +23,7 @@
 
 #define MAX_DISKS 65536
 
-enum disk_state { D_NONE, D_FREE, D_USED };
+enum disk_state { D_NONE, D_FREE, D_USED, D_DIRTY };
 
 struct disk {
     uint8_t state;
@@ -109,7 +110,7 @@ static int loop_mount(const char *img, const char *mnt)
                 continue; /* raced with another user of loop-control */
             return r;
         }
-        if (mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV, "discard") < 0) {
+        if (mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV, "") < 0) {
             r = -errno;
             ioctl(lfd, LOOP_CLR_FD, 0);
             return r;
@@ -212,15 +213,63 @@ static unsigned count_free_default(void)
     return n;
 }
 
+/* Wipe a released disk and hand its freed blocks back to the host file (FITRIM punches holes
+ * in the sparse image). Returns 0 when the disk is clean and reusable. */
+static int scrub(int32_t slot)
+{
+    char mnt[600];
+    struct fstrim_range range = {.len = UINT64_MAX};
+    int fd, r = -EIO;
+
+    disk_path(slot, mnt, sizeof(mnt));
+    fd = is_mounted(mnt) ? open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return r;
+    (void)!fchown(fd, 0, 0);
+    (void)fchmod(fd, 0700);
+    r = wipe_at(fcntl(fd, F_DUPFD_CLOEXEC, 0)); /* wipe_at takes ownership of its fd */
+    if (r == 0 && ioctl(fd, FITRIM, &range) < 0)
+        log_debug("FITRIM on %s: %m", mnt);
+    close(fd);
+    return r;
+}
+
+static int32_t find_state(enum disk_state st)
+{
+    for (int32_t i = 0; i < MAX_DISKS; i++)
+        if (disks[i].state == st)
+            return i;
+    return -1;
+}
+
+/* Background work, in order: scrub released disks, then keep warm_target clean disks of the
+ * default size ready. */
 static void *refill_main(void *arg)
 {
     pthread_mutex_lock(&mu);
     while (!stopping) {
+        int32_t slot = find_state(D_DIRTY);
+        if (slot >= 0) {
+            disks[slot].state = D_USED; /* ours while we scrub it */
+            pthread_mutex_unlock(&mu);
+            int r = scrub(slot);
+            pthread_mutex_lock(&mu);
+            bool keep =
+                r == 0 && disks[slot].mib == def_mib && count_free_default() < warm_target * 2;
+            disks[slot].state = keep ? D_FREE : D_NONE;
+            if (!keep) {
+                pthread_mutex_unlock(&mu);
+                disk_destroy(slot);
+                pthread_mutex_lock(&mu);
+            }
+            pthread_cond_broadcast(&cv);
+            continue;
+        }
         if (count_free_default() >= warm_target) {
             pthread_cond_wait(&cv, &mu);
             continue;
         }
-        int32_t slot = find_slot();
+        slot = find_slot();
         if (slot < 0) {
             pthread_cond_wait(&cv, &mu);
             continue;
@@ -361,24 +410,18 @@ int disk_acquire(uint32_t size_mib, int32_t *ret_slot, struct cove_err *err)
 
 void disk_release(int32_t slot)
 {
-    char mnt[600];
-    bool keep;
-    int fd, r = -EIO;
+    bool later;
 
     if (slot < 0 || slot >= MAX_DISKS)
         return;
-    disk_path(slot, mnt, sizeof(mnt));
-    fd = is_mounted(mnt) ? open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        (void)!fchown(fd, 0, 0);
-        (void)fchmod(fd, 0700);
-        r = wipe_at(fd);
-    }
+    /* With a pool, a default-size disk is scrubbed in the background and reused; otherwise it
+     * is destroyed now, which needs no scrub at all. */
     pthread_mutex_lock(&mu);
-    keep = r == 0 && disks[slot].mib == def_mib && count_free_default() < warm_target * 2;
-    disks[slot].state = keep ? D_FREE : D_NONE;
+    later = started && disks[slot].mib == def_mib;
+    disks[slot].state = later ? D_DIRTY : D_NONE;
+    pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    if (!keep)
+    if (!later)
         disk_destroy(slot);
 }
 

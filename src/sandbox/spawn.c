@@ -86,8 +86,10 @@ static __attribute__((noreturn)) void child_main(int go_r, const int fds[4], int
 
     if (read(go_r, &c, 1) != 1)
         _exit(126);
-    if (unshare(CLONE_NEWCGROUP) < 0 || setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-        setresuid(0, 0, 0) < 0)
+    /* Raw calls: glibc's set*id wrappers would try to signal coved's other threads, which
+     * this copy of the process does not have. */
+    if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+        syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
         goto fail;
     /* Move everything above the target numbers first: a source may sit on a target. */
     if ((init_fd = fcntl(init_fd, F_DUPFD, 64)) < 0)
