@@ -25,7 +25,7 @@
 #include "base/limits.h"
 #include "json/json-util.h"
 #include "sandbox/cgroup.h"
-#include "sandbox/ctl-proto.h"
+#include "sandbox/ctl.h"
 
 void exec_result_init(struct exec_result *r, size_t cap)
 {
@@ -50,50 +50,19 @@ static int64_t mono_us(void)
 static int send_spawn(int ctl, const struct exec_req *req, char **envp, const int fds[4],
                       struct cove_err *err)
 {
-    struct buf payload;
-    struct ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_SPAWN, .flags = CTL_F_CGROUP_FD};
-    char cbuf[CMSG_SPACE(sizeof(int) * 4)] = {0};
-    struct iovec iov[2];
-    struct msghdr mh = {
-        .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-    struct cmsghdr *cm;
-    int r = 0;
+    struct ctl_msg m = {.type = CTL_SPAWN, .flags = CTL_F_CGROUP_FD};
+    _cleanup_free_ char *payload = NULL;
+    size_t len;
+    int r;
 
-    buf_init(&payload, CTL_MAX_PAYLOAD);
-    r = buf_append(&payload, req->cwd, strlen(req->cwd) + 1);
-    for (size_t i = 0; r >= 0 && req->argv[i]; i++, m.argc++)
-        r = buf_append(&payload, req->argv[i], strlen(req->argv[i]) + 1);
-    for (size_t i = 0; r >= 0 && envp[i]; i++, m.envc++)
-        r = buf_append(&payload, envp[i], strlen(envp[i]) + 1);
-    if (r < 0) {
-        buf_free(&payload);
-        return cove_err_set(err, -E2BIG, "command line and environment exceed %u bytes",
-                            CTL_MAX_PAYLOAD);
-    }
-    m.payload_len = (uint32_t)payload.len;
-    iov[0] = (struct iovec){&m, sizeof(m)};
-    iov[1] = (struct iovec){payload.data, payload.len};
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * 4);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * 4);
-    if (sendmsg(ctl, &mh, MSG_NOSIGNAL) < 0)
-        r = cove_err_errno(err, errno, "send command to sandbox");
-    buf_free(&payload);
-    return r;
-}
-
-static int recv_msg(int ctl, struct ctl_msg *m)
-{
-    ssize_t n = recv(ctl, m, sizeof(*m), MSG_DONTWAIT);
-    if (n < 0)
-        return errno == EAGAIN ? 0 : -errno;
-    if (n == 0)
-        return -EPIPE;
-    if (n != (ssize_t)sizeof(*m) || m->magic != CTL_MAGIC)
-        return -EPROTO;
-    return 1;
+    r = ctl_spawn_payload(req->cwd, req->argv, envp, &payload, &len, &m.argc, &m.envc);
+    if (r < 0)
+        return cove_err_set(err, r == -E2BIG ? -E2BIG : r,
+                            "command line and environment exceed %u bytes", CTL_MAX_PAYLOAD);
+    r = ctl_send(ctl, &m, payload, len, fds, 4);
+    if (r < 0)
+        return cove_err_errno(err, -r, "send command to sandbox");
+    return 0;
 }
 
 static void drain(int *fd, struct buf *b, bool *trunc)
@@ -188,14 +157,12 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
 
     /* First answer: SPAWNED or ERROR. */
     {
-        struct pollfd pfd = {.fd = ctl, .events = POLLIN};
-        if (poll(&pfd, 1, 30000) <= 0 || recv_msg(ctl, &m) <= 0) {
+        if (ctl_recv(ctl, &m, 30000) <= 0) {
             r = cove_err_set(err, -EIO, "the sandbox did not answer the spawn request");
             goto out_busy;
         }
     }
     if (m.type == CTL_ERROR) {
-        m.text[sizeof(m.text) - 1] = '\0';
         if (m.stage == CTL_STAGE_CWD) {
             r = cove_err_setk(err, m.err == ENOENT ? -EINVAL : -m.err, "CWD_NOT_FOUND",
                               "cannot use working directory '%s': %s", req->cwd, m.text);
@@ -253,7 +220,7 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
             if (!pfd[i].revents)
                 continue;
             if (pfd[i].fd == ctl) {
-                int q = recv_msg(ctl, &m);
+                int q = ctl_recv(ctl, &m, 0);
                 if (q > 0 && m.type == CTL_EXITED) {
                     status = m.status;
                     exited = true;

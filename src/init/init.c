@@ -109,8 +109,17 @@ static void handle_request(size_t i)
     }
     switch (req.type) {
     case CTL_PING:
-        reply(c->fd, CTL_PONG, getpid(), 0, 0, 0, NULL);
+        reply(c->fd, CTL_PONG, getpid(), (int32_t)jobs_running(), 0, 0, NULL);
         break;
+    case CTL_INPUT: {
+        int w = jobs_input(req.pid, rxbuf + sizeof(req), req.payload_len, req.flags & CTL_F_EOF);
+        if (w < 0)
+            reply(c->fd, CTL_ERROR, req.pid, 0, -w, CTL_STAGE_PROTO,
+                  w == -ESRCH ? "no such running command" : "stdin is closed");
+        else
+            reply(c->fd, CTL_OK, req.pid, w, 0, 0, NULL);
+        break;
+    }
     case CTL_SIGNAL:
         if (req.pid <= 1 || kill(-req.pid, req.status) < 0)
             reply(c->fd, CTL_ERROR, req.pid, 0, req.pid <= 1 ? EINVAL : errno, CTL_STAGE_PROTO,
@@ -127,13 +136,17 @@ static void handle_request(size_t i)
             reply(c->fd, CTL_ERROR, 0, 0, EBUSY, CTL_STAGE_PROTO, "one command per connection");
             break;
         }
-        pid = init_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg, sizeof(msg));
+        if (req.flags & CTL_F_LOG)
+            pid = job_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg, sizeof(msg));
+        else
+            pid = init_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg,
+                             sizeof(msg));
         if (pid < 0) {
             reply(c->fd, CTL_ERROR, 0, 0, -pid, stage, msg);
             break;
         }
         c->child = pid;
-        c->detached = req.flags & CTL_F_DETACHED;
+        c->detached = (req.flags & (CTL_F_DETACHED | CTL_F_LOG)) != 0;
         reply(c->fd, CTL_SPAWNED, pid, 0, 0, 0, NULL);
         break;
     }
@@ -152,6 +165,7 @@ static void reap(void)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        jobs_reaped(pid, status);
         for (size_t i = 0; i < n_conns; i++) {
             if (conns[i].child == pid) {
                 reply(conns[i].fd, CTL_EXITED, pid, status, 0, 0, NULL);
@@ -164,14 +178,16 @@ static void reap(void)
 
 static void serve(int listen_fd, int sig_fd)
 {
-    struct pollfd pfd[MAX_CONNS + 2];
+    static struct pollfd pfd[MAX_CONNS + 2 + 2 * 256];
+    size_t njob;
 
     for (;;) {
         pfd[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
         pfd[1] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
         for (size_t i = 0; i < n_conns; i++)
             pfd[i + 2] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-        if (poll(pfd, n_conns + 2, -1) < 0) {
+        njob = jobs_fill(pfd + n_conns + 2, 2 * 256);
+        if (poll(pfd, n_conns + 2 + njob, -1) < 0) {
             if (errno == EINTR)
                 continue;
             _exit(1);
@@ -182,6 +198,7 @@ static void serve(int listen_fd, int sig_fd)
                 ;
             reap();
         }
+        jobs_dispatch(pfd + n_conns + 2, njob);
         /* Walk backwards: conn_close() moves the last entry into the freed slot. */
         for (size_t i = n_conns; i-- > 0;) {
             short ev = pfd[i + 2].revents;

@@ -15,3 +15,15 @@ int init_setup(const struct ctl_init_config *cfg, int seccomp_fd, char *msg, siz
  * Returns the child's pid, or -errno with *stage and msg set. */
 pid_t init_spawn(const struct ctl_msg *req, const char *payload, const int *fds, int nfds,
                  const struct ctl_init_config *cfg, int *stage, char *msg, size_t msgsz);
+
+/* Logged commands (init-log.c). */
+#include <poll.h>
+pid_t job_spawn(const struct ctl_msg *req, const char *payload, const int *fds, int nfds,
+                const struct ctl_init_config *cfg, int *stage, char *msg, size_t msgsz);
+size_t jobs_fill(struct pollfd *pfd, size_t cap);
+void jobs_dispatch(const struct pollfd *pfd, size_t n);
+/* True if pid was a logged command (its status is now written). */
+bool jobs_reaped(pid_t pid, int status);
+/* Feed stdin: bytes taken (may be fewer than len), or -errno. */
+int jobs_input(pid_t pid, const char *data, size_t len, bool eof);
+unsigned jobs_running(void);

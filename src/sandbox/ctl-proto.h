@@ -9,8 +9,15 @@
  *                        fds: stdin, stdout, stderr [, cgroup.procs of the exec cgroup]
  *         init -> coved  SPAWNED {pid} then, when it exits, EXITED {status}
  *                        or ERROR {err = errno, stage} if it could not start.
+ * SPAWN with CTL_F_LOG (session commands): fds are stdin, stdout log file, stderr log file,
+ *         cgroup.procs, status file. init runs the command on pipes it reads itself, appends
+ *         up to CTL_LOG_CAP bytes per stream to the log files (opened by coved on the host),
+ *         and writes {"exit_code":N,"signal":S} to the status file when the command exits.
+ *         Everything is owned by init, so the command and its logs outlive coved.
+ * INPUT   coved -> init  {pid} payload: bytes for the stdin of a CTL_F_STDIN_PIPE command;
+ *         CTL_F_EOF closes it. Reply OK {status = bytes taken} or ERROR.
  * SIGNAL  coved -> init  {pid, sig}: kill(-pid (its process group), sig); reply OK/ERROR.
- * PING    coved -> init  reply PONG {pid = number of live children}.
+ * PING    coved -> init  reply PONG {pid = init's pid, status = running logged commands}.
  * READY/ERROR are also written once to the status pipe at start-up.
  *
  * Every field is fixed-size so both sides can validate a message with one length check. */
@@ -27,6 +34,7 @@ enum ctl_type {
     CTL_SPAWN = 1,
     CTL_SIGNAL = 2,
     CTL_PING = 3,
+    CTL_INPUT = 4,
     CTL_READY = 100,
     CTL_SPAWNED = 101,
     CTL_EXITED = 102,
@@ -40,6 +48,12 @@ enum ctl_type {
 #define CTL_F_DETACHED  (1u << 1) /* keep running if the connection closes */
 #define CTL_F_AS_ROOT   (1u << 2) /* run as uid 0 of the sandbox (never for user code) */
 #define CTL_F_PTY       (1u << 3) /* stdin is a pty slave: make it the controlling tty */
+#define CTL_F_LOG       (1u << 4) /* init copies output into log files (see above) */
+#define CTL_F_STDIN_PIPE (1u << 5) /* with CTL_F_LOG: stdin is a pipe fed by INPUT */
+#define CTL_F_EOF       (1u << 6) /* INPUT: close stdin after the data */
+
+/* Per-stream cap of a logged command's output; beyond it output is read and dropped. */
+#define CTL_LOG_CAP (64u << 20)
 
 /* ERROR stages */
 enum ctl_stage {

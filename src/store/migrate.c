@@ -72,6 +72,25 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY NOT NULL,"
     "  value TEXT NOT NULL"
     ");",
+    /* 2: sessions and their commands. A command's output and exit status live in files
+     * under <state>/sessions/ (written by the sandbox's init); the rows say what ran. */
+    "CREATE TABLE sessions ("
+    "  sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"
+    "  cgroup_n INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sandbox_id, id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE session_commands ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,"
+    "  session_id TEXT NOT NULL,"
+    "  command TEXT NOT NULL,"
+    "  async INTEGER NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX session_commands_session ON session_commands(sandbox_id, session_id, started_at);",
 };
 
 static int get_version(struct store *st, int64_t *ret)

@@ -124,3 +124,34 @@ int store_alloc_uid_slot(struct store *st, uint32_t *ret);
 int store_setting_get(struct store *st, const char *key, char *buf, size_t cap);
 /* value NULL deletes the setting. */
 int store_setting_set(struct store *st, const char *key, const char *value);
+
+/* ---- sessions (session-store.c) ---- */
+struct session_rec {
+    char sandbox_id[33];
+    char id[65];
+    int64_t cgroup_n;
+    int64_t created_at;
+};
+struct command_rec {
+    char id[37];
+    char sandbox_id[33];
+    char session_id[65];
+    char *command; /* owned; free() */
+    bool async;
+    int64_t pid; /* inside the sandbox */
+    int64_t started_at;
+};
+/* -EEXIST if the session id is taken in that sandbox. */
+int store_session_insert(struct store *st, const struct session_rec *r);
+int store_session_get(struct store *st, const char *sandbox_id, const char *id,
+                      struct session_rec *ret);
+int store_session_list(struct store *st, const char *sandbox_id,
+                       int (*cb)(const struct session_rec *r, void *ud), void *ud);
+/* Deletes the session and its command rows. */
+int store_session_delete(struct store *st, const char *sandbox_id, const char *id);
+int store_command_insert(struct store *st, const struct command_rec *r);
+int store_command_get(struct store *st, const char *sandbox_id, const char *id,
+                      struct command_rec *ret);
+/* Commands of one session in start order. cb gets a record it must not keep. */
+int store_command_list(struct store *st, const char *sandbox_id, const char *session_id,
+                       int (*cb)(const struct command_rec *r, void *ud), void *ud);
