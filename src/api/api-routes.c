@@ -22,6 +22,15 @@ const struct http_route api_routes[] = {
     {HTTP_POST, SB "/files/mkdir", api_file_mkdir},
     {HTTP_DELETE, SB "/files", api_file_delete},
     {HTTP_POST, SB "/files/move", api_file_move},
+    {HTTP_POST, SB "/sessions", api_session_create},
+    {HTTP_GET, SB "/sessions", api_session_list},
+    {HTTP_GET, SB "/sessions/{sid}", api_session_get},
+    {HTTP_DELETE, SB "/sessions/{sid}", api_session_delete},
+    {HTTP_POST, SB "/sessions/{sid}/exec", api_session_exec},
+    {HTTP_GET, SB "/commands/{cid}", api_command_get},
+    {HTTP_GET, SB "/commands/{cid}/logs", api_command_logs},
+    {HTTP_POST, SB "/commands/{cid}/input", api_command_input},
+    {HTTP_POST, SB "/commands/{cid}/signal", api_command_signal},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

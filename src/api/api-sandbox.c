@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "exec/session.h"
 #include "base/limits.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/image.h"
@@ -183,6 +184,7 @@ int api_sandbox_delete(struct http_req *req)
 
     if (api_lookup(req, &sb) < 0)
         return 0;
+    session_forget_all(sb);
     r = sandbox_delete(sb, &err);
     if (r < 0)
         r = api_reply_err(req, &err);

@@ -60,3 +60,14 @@ int api_file_stat(struct http_req *req);
 int api_file_mkdir(struct http_req *req);
 int api_file_delete(struct http_req *req);
 int api_file_move(struct http_req *req);
+
+/* Sessions (api-session.c). */
+int api_session_create(struct http_req *req);
+int api_session_list(struct http_req *req);
+int api_session_get(struct http_req *req);
+int api_session_delete(struct http_req *req);
+int api_session_exec(struct http_req *req);
+int api_command_get(struct http_req *req);
+int api_command_logs(struct http_req *req);
+int api_command_input(struct http_req *req);
+int api_command_signal(struct http_req *req);

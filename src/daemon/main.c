@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "base/limits.h"
+#include "exec/session.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "http/http.h"
@@ -214,6 +215,7 @@ static int run(void)
         fprintf(stderr, "coved: %s\n(run `coved --check` for a diagnosis)\n", err.msg);
         return 1;
     }
+    session_init(arg_state);
     if (strcmp(arg_listen, "none")) {
         if (parse_listen(arg_listen, host, sizeof(host), &hc.listen_port) < 0) {
             fprintf(stderr, "coved: --listen wants HOST:PORT, got '%s'\n", arg_listen);

@@ -17,18 +17,18 @@
 #include "exec/exec.h"
 #include "sandbox/sandbox.h"
 
-#define SESSION_ID_MAX         64
+#define SESSION_ID_MAX          64
 #define SESSION_MAX_PER_SANDBOX 64
-#define SESSION_MAX_COMMANDS   1000 /* per session, kept with their logs */
+#define SESSION_MAX_COMMANDS    1000 /* per session, kept with their logs */
 
 enum session_stream { SESSION_STDOUT, SESSION_STDERR };
 
 struct session_cmd_status {
     bool running;
-    bool finished;      /* exit status known */
-    int exit_code;      /* valid when finished */
-    int signal;         /* 0 unless killed by a signal */
-    bool lost;          /* the sandbox stopped before the command reported an exit */
+    bool finished; /* exit status known */
+    int exit_code; /* valid when finished */
+    int signal;    /* 0 unless killed by a signal */
+    bool lost;     /* the sandbox stopped before the command reported an exit */
     uint64_t stdout_bytes;
     uint64_t stderr_bytes;
 };
@@ -44,13 +44,13 @@ void session_forget_all(struct sandbox *sb);
  * up to timeout_ms (0 = no limit) and fills res (stdout/stderr from the logs, truncated to
  * max_output). A sync command that times out is killed (its process group). */
 int session_exec(struct sandbox *sb, const char *sid, const char *command, bool async,
-                 uint64_t timeout_ms, size_t max_output, char ret_cid[37],
-                 struct exec_result *res, struct cove_err *err);
+                 uint64_t timeout_ms, size_t max_output, char ret_cid[37], struct exec_result *res,
+                 struct cove_err *err);
 int session_command_status(struct sandbox *sb, const char *cid, struct session_cmd_status *ret,
                            struct cove_err *err);
 /* Read up to max bytes of a stream from offset. Returns bytes read (0 at the current end). */
-long session_log_read(struct sandbox *sb, const char *cid, enum session_stream s,
-                      uint64_t offset, char *buf, size_t max);
+long session_log_read(struct sandbox *sb, const char *cid, enum session_stream s, uint64_t offset,
+                      char *buf, size_t max);
 int session_input(struct sandbox *sb, const char *cid, const char *data, size_t len, bool eof,
                   struct cove_err *err);
 int session_signal(struct sandbox *sb, const char *cid, int sig, struct cove_err *err);

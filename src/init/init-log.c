@@ -19,7 +19,7 @@
 #define MAX_JOBS 256
 
 struct job {
-    pid_t pid; /* 0 = free slot */
+    pid_t pid;     /* 0 = free slot */
     int pipe[2];   /* read ends of stdout, stderr; -1 at EOF */
     int log[2];    /* host log files */
     uint64_t n[2]; /* bytes logged per stream */

@@ -139,8 +139,7 @@ static void handle_request(size_t i)
         if (req.flags & CTL_F_LOG)
             pid = job_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg, sizeof(msg));
         else
-            pid = init_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg,
-                             sizeof(msg));
+            pid = init_spawn(&req, rxbuf + sizeof(req), fds, nfds, &cfg, &stage, msg, sizeof(msg));
         if (pid < 0) {
             reply(c->fd, CTL_ERROR, 0, 0, -pid, stage, msg);
             break;

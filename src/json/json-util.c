@@ -2,8 +2,10 @@
 #include "json/json-util.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 json_t *json_string_lossy(const char *data, size_t len)
 {
@@ -40,4 +42,16 @@ json_t *json_string_lossy(const char *data, size_t len)
     s = json_stringn(out, o);
     free(out);
     return s;
+}
+
+json_t *json_iso_time(int64_t ms)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[40];
+
+    gmtime_r(&sec, &tm);
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return json_string(buf);
 }

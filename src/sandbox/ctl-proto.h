@@ -28,7 +28,7 @@
 #define CTL_MAGIC            0x65766f63u /* "cove" */
 #define CTL_MAX_PAYLOAD      (COVE_CTL_MAX_PAYLOAD)
 #define COVE_CTL_MAX_PAYLOAD (1200u * 1024)
-#define CTL_MAX_FDS          4
+#define CTL_MAX_FDS          6
 
 enum ctl_type {
     CTL_SPAWN = 1,

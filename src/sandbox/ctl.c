@@ -1,4 +1,6 @@
 /* Control-protocol client: one message per sendmsg/recv on a SOCK_SEQPACKET connection. */
+#include "sandbox/ctl.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -6,7 +8,6 @@
 #include <sys/socket.h>
 
 #include "base/buf.h"
-#include "sandbox/ctl.h"
 
 int ctl_spawn_payload(const char *cwd, char *const *argv, char *const *envp, char **ret,
                       size_t *ret_len, uint32_t *ret_argc, uint32_t *ret_envc)

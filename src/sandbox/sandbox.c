@@ -31,6 +31,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/ctl.h"
 #include "sandbox/disk.h"
 #include "sandbox/image.h"
 #include "sandbox/seccomp.h"
@@ -788,6 +789,21 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     return k;
 }
 
+/* Session commands that init still runs (they count as activity). */
+static int running_logged(struct sandbox *sb)
+{
+    struct ctl_msg m = {.type = CTL_PING};
+    int fd = sandbox_ctl_connect(sb, NULL), k;
+
+    if (fd < 0)
+        return 0;
+    k = ctl_send(fd, &m, NULL, 0, NULL, 0);
+    if (k >= 0)
+        k = ctl_recv(fd, &m, 2000);
+    close(fd);
+    return k > 0 && m.type == CTL_PONG ? m.status : 0;
+}
+
 static void sweep(void)
 {
     int64_t now = now_ms();
@@ -817,6 +833,10 @@ static void sweep(void)
             set_state(sb, SANDBOX_ERROR, "the sandbox's init process exited unexpectedly");
         }
         pthread_mutex_unlock(&sb->lock);
+        if (idle && running_logged(sb) > 0) {
+            sandbox_touch(sb); /* a session command is still running: that is activity */
+            idle = false;
+        }
         if (idle) {
             log_info("sandbox %s: idle for %d min, stopping", sb->rec.id, sb->rec.auto_stop_min);
             sandbox_stop(sb, NULL);

@@ -1,0 +1,472 @@
+/* Sessions (see session.h): commands run by cove-init as logged commands, shell state kept
+ * in the sandbox between commands, rows in the store, logs and status in host files. */
+#include "exec/session.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "json/json-util.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/ctl.h"
+#include "sandbox/image.h"
+#include "store/store.h"
+
+/* The session shell. The user's command runs through eval in this very shell, so `cd`,
+ * `export`, aliases and function definitions take effect; on exit (including an explicit
+ * `exit` in the command) the shell writes them back for the next command. Plain variables
+ * that are not exported do not carry over. $1 is the session id, $2 the command. */
+static const char WRAPPER[] =
+    "S=/tmp/.cove/sessions/$1; mkdir -p \"$S\" 2>/dev/null\n"
+    "[ -r \"$S/state\" ] && . \"$S/state\" 2>/dev/null\n"
+    "__cove_save() { { export -p; declare -f; alias -p; printf 'cd -- %q\\n' \"$PWD\"; } "
+    "> \"$S/state.$$\" 2>/dev/null && mv -f \"$S/state.$$\" \"$S/state\"; }\n"
+    "trap '__cove_rc=$?; __cove_save; exit $__cove_rc' EXIT\n"
+    "shopt -s expand_aliases\n"
+    "eval \"$2\"\n";
+
+static char sessions_dir[512];
+
+void session_init(const char *state_dir)
+{
+    snprintf(sessions_dir, sizeof(sessions_dir), "%s/sessions", state_dir);
+    (void)mkdir(sessions_dir, 0700);
+}
+
+static void log_path(const char *sandbox_id, const char *cid, const char *ext, char *buf,
+                     size_t cap)
+{
+    snprintf(buf, cap, "%s/%s/%s.%s", sessions_dir, sandbox_id, cid, ext);
+}
+
+static int valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > SESSION_ID_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]) && !strchr("._-", id[i]))
+            return -EINVAL;
+    return id[0] == '.' ? -EINVAL : 0;
+}
+
+static void uuid4(char out[37])
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof(b), 0) != sizeof(b))
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (uint8_t)rand();
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int count_cb(const struct session_rec *r, void *ud)
+{
+    (*(unsigned *)ud)++;
+    return 0;
+}
+
+int session_create(struct sandbox *sb, const char *id, char ret_id[SESSION_ID_MAX + 1],
+                   struct cove_err *err)
+{
+    struct session_rec r = {0};
+    unsigned n = 0;
+    int k;
+
+    if (sandbox_state(sb) != SANDBOX_STARTED)
+        return cove_err_setk(err, -EBUSY, "INVALID_STATE", "sandbox '%s' is not started",
+                             sandbox_id(sb));
+    if (id && valid_id(id) < 0)
+        return cove_err_set(err, -EINVAL,
+                            "session id must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
+    store_session_list(sandbox_store(), sandbox_id(sb), count_cb, &n);
+    if (n >= SESSION_MAX_PER_SANDBOX)
+        return cove_err_setk(err, -EBUSY, "TOO_MANY_SESSIONS",
+                             "a sandbox may have at most %d sessions", SESSION_MAX_PER_SANDBOX);
+    snprintf(r.sandbox_id, sizeof(r.sandbox_id), "%s", sandbox_id(sb));
+    if (id)
+        snprintf(r.id, sizeof(r.id), "%s", id);
+    else
+        uuid4(r.id);
+    r.cgroup_n = (int64_t)sandbox_next_exec(sb);
+    r.created_at = now_ms();
+    k = store_session_insert(sandbox_store(), &r);
+    if (k == -EEXIST)
+        return cove_err_setk(err, -EEXIST, "SESSION_EXISTS", "session '%s' already exists", r.id);
+    if (k < 0)
+        return cove_err_errno(err, -k, "save session");
+    snprintf(ret_id, SESSION_ID_MAX + 1, "%s", r.id);
+    sandbox_touch(sb);
+    return 0;
+}
+
+static int unlink_logs_cb(const struct command_rec *c, void *ud)
+{
+    static const char *const exts[] = {"out", "err", "status"};
+    char p[700];
+
+    for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+        log_path(c->sandbox_id, c->id, exts[i], p, sizeof(p));
+        (void)unlink(p);
+    }
+    return 0;
+}
+
+int session_delete(struct sandbox *sb, const char *id, struct cove_err *err)
+{
+    struct session_rec r;
+    int k = store_session_get(sandbox_store(), sandbox_id(sb), id, &r);
+
+    if (k < 0)
+        return cove_err_setk(err, -ENOENT, "SESSION_NOT_FOUND", "session '%s' not found", id);
+    /* Every process the session started is in its cgroup, setsid()ed or not. */
+    cgroup_ops()->exec_destroy(sandbox_id(sb), (uint64_t)r.cgroup_n);
+    store_command_list(sandbox_store(), sandbox_id(sb), id, unlink_logs_cb, NULL);
+    store_session_delete(sandbox_store(), sandbox_id(sb), id);
+    sandbox_touch(sb);
+    return 0;
+}
+
+static int forget_cb(const struct session_rec *r, void *ud)
+{
+    session_delete(ud, r->id, NULL);
+    return 0;
+}
+
+void session_forget_all(struct sandbox *sb)
+{
+    char p[700];
+
+    store_session_list(sandbox_store(), sandbox_id(sb), forget_cb, sb);
+    snprintf(p, sizeof(p), "%s/%s", sessions_dir, sandbox_id(sb));
+    (void)rmdir(p);
+}
+
+static int open_log(const char *sandbox_id, const char *cid, const char *ext)
+{
+    char p[700];
+
+    log_path(sandbox_id, cid, ext, p, sizeof(p));
+    return open(p, O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+/* Read a whole log file (capped) into b. */
+static void slurp(struct sandbox *sb, const char *cid, enum session_stream s, struct buf *b,
+                  bool *trunc)
+{
+    char chunk[65536];
+    uint64_t off = 0;
+    long n;
+
+    while ((n = session_log_read(sb, cid, s, off, chunk, sizeof(chunk))) > 0) {
+        if (buf_append_upto(b, chunk, (size_t)n) < (size_t)n)
+            *trunc = true;
+        off += (uint64_t)n;
+        if (*trunc)
+            break;
+    }
+}
+
+static int spawn_logged(struct sandbox *sb, const struct session_rec *sr, const char *cid,
+                        const char *command, int *ret_ctl, int32_t *ret_pid, struct cove_err *err)
+{
+    char *argv[] = {"/bin/bash",     "-c", (char *)WRAPPER, "cove-session", (char *)sr->id,
+                    (char *)command, NULL};
+    _cleanup_close_ int ctl = -EBADF, out = -EBADF, errf = -EBADF, st = -EBADF, procs = -EBADF,
+                        devnull = -EBADF;
+    struct ctl_msg m = {.type = CTL_SPAWN, .flags = CTL_F_LOG | CTL_F_CGROUP_FD | CTL_F_STDIN_PIPE};
+    _cleanup_free_ char *payload = NULL;
+    char dir[600], **envp;
+    size_t len;
+    int k;
+
+    snprintf(dir, sizeof(dir), "%s/%s", sessions_dir, sandbox_id(sb));
+    (void)mkdir(dir, 0700);
+    out = open_log(sandbox_id(sb), cid, "out");
+    errf = open_log(sandbox_id(sb), cid, "err");
+    st = open_log(sandbox_id(sb), cid, "status");
+    devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || errf < 0 || st < 0 || devnull < 0)
+        return cove_err_errno(err, errno, "create command logs in %s", dir);
+    k = cgroup_ops()->exec_create(sandbox_id(sb), (uint64_t)sr->cgroup_n, &procs);
+    if (k < 0)
+        return cove_err_errno(err, -k, "session cgroup");
+    ctl = sandbox_ctl_connect(sb, err);
+    if (ctl < 0)
+        return ctl;
+    envp = sandbox_build_env(sb, NULL);
+    if (!envp)
+        return cove_err_set(err, -ENOMEM, "out of memory");
+    k = ctl_spawn_payload(SANDBOX_HOME, argv, envp, &payload, &len, &m.argc, &m.envc);
+    for (size_t i = 0; envp[i]; i++)
+        free(envp[i]);
+    free(envp);
+    if (k < 0)
+        return cove_err_set(err, -E2BIG, "command too long");
+    k = ctl_send(ctl, &m, payload, len, (int[]){devnull, out, errf, procs, st}, 5);
+    if (k < 0)
+        return cove_err_errno(err, -k, "send command to sandbox");
+    k = ctl_recv(ctl, &m, 30000);
+    if (k <= 0)
+        return cove_err_set(err, -EIO, "the sandbox did not answer the spawn request");
+    if (m.type == CTL_ERROR)
+        return cove_err_set(err, -(m.err ? m.err : EIO), "cannot start the command: %s", m.text);
+    *ret_pid = m.pid;
+    *ret_ctl = TAKE_FD(ctl);
+    return 0;
+}
+
+int session_exec(struct sandbox *sb, const char *sid, const char *command, bool async,
+                 uint64_t timeout_ms, size_t max_output, char ret_cid[37], struct exec_result *res,
+                 struct cove_err *err)
+{
+    struct session_rec sr;
+    struct command_rec cr = {0};
+    _cleanup_close_ int ctl = -EBADF;
+    struct timespec t0, t1;
+    int32_t pid = 0;
+    int k;
+
+    k = store_session_get(sandbox_store(), sandbox_id(sb), sid, &sr);
+    if (k < 0)
+        return cove_err_setk(err, -ENOENT, "SESSION_NOT_FOUND", "session '%s' not found", sid);
+    uuid4(cr.id);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    k = spawn_logged(sb, &sr, cr.id, command, &ctl, &pid, err);
+    snprintf(cr.sandbox_id, sizeof(cr.sandbox_id), "%s", sandbox_id(sb));
+    if (k < 0) {
+        unlink_logs_cb(&cr, NULL);
+        return k;
+    }
+    snprintf(cr.session_id, sizeof(cr.session_id), "%s", sid);
+    cr.command = (char *)command;
+    cr.async = async;
+    cr.pid = pid;
+    cr.started_at = now_ms();
+    k = store_command_insert(sandbox_store(), &cr);
+    if (k < 0)
+        return cove_err_errno(err, -k, "save command");
+    snprintf(ret_cid, 37, "%s", cr.id);
+    sandbox_touch(sb);
+    if (async)
+        return 0; /* init keeps it running and logging after this connection closes */
+
+    sandbox_busy(sb, 1);
+    struct ctl_msg m;
+    for (;;) {
+        int64_t left = -1;
+        if (timeout_ms) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            int64_t el = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+            left = (int64_t)timeout_ms - el;
+            if (left <= 0) {
+                session_signal(sb, cr.id, SIGKILL, NULL);
+                res->timed_out = true;
+                left = 5000;
+                timeout_ms = 0;
+            }
+        }
+        k = ctl_recv(ctl, &m, (int)(left < 0 ? -1 : left));
+        if (k < 0 || (k > 0 && m.type == CTL_EXITED))
+            break;
+    }
+    sandbox_busy(sb, -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->duration_ms =
+        (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    struct session_cmd_status cs;
+    session_command_status(sb, cr.id, &cs, NULL);
+    res->exit_code = cs.finished ? cs.exit_code : -1;
+    res->signal = cs.signal;
+    (void)max_output;
+    slurp(sb, cr.id, SESSION_STDOUT, &res->out, &res->out_truncated);
+    slurp(sb, cr.id, SESSION_STDERR, &res->err, &res->err_truncated);
+    return 0;
+}
+
+int session_command_status(struct sandbox *sb, const char *cid, struct session_cmd_status *ret,
+                           struct cove_err *err)
+{
+    struct command_rec cr;
+    char p[700], buf[128] = "";
+    struct stat st;
+    int k, fd, ec = 0, sig = 0;
+
+    memset(ret, 0, sizeof(*ret));
+    k = store_command_get(sandbox_store(), sandbox_id(sb), cid, &cr);
+    if (k < 0)
+        return cove_err_setk(err, -ENOENT, "COMMAND_NOT_FOUND", "command '%s' not found", cid);
+    free(cr.command);
+    log_path(sandbox_id(sb), cid, "status", p, sizeof(p));
+    fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    if (sscanf(buf, "{\"exit_code\":%d,\"signal\":%d}", &ec, &sig) == 2) {
+        ret->finished = true;
+        ret->exit_code = ec;
+        ret->signal = sig;
+    } else if (sandbox_state(sb) == SANDBOX_STARTED) {
+        ret->running = true;
+    } else {
+        ret->lost = true; /* stopped with the sandbox before it could report */
+    }
+    log_path(sandbox_id(sb), cid, "out", p, sizeof(p));
+    if (stat(p, &st) == 0)
+        ret->stdout_bytes = (uint64_t)st.st_size;
+    log_path(sandbox_id(sb), cid, "err", p, sizeof(p));
+    if (stat(p, &st) == 0)
+        ret->stderr_bytes = (uint64_t)st.st_size;
+    return 0;
+}
+
+long session_log_read(struct sandbox *sb, const char *cid, enum session_stream s, uint64_t offset,
+                      char *buf, size_t max)
+{
+    char p[700];
+    _cleanup_close_ int fd = -EBADF;
+    ssize_t n;
+
+    if (valid_id(cid) < 0)
+        return -EINVAL;
+    log_path(sandbox_id(sb), cid, s == SESSION_STDOUT ? "out" : "err", p, sizeof(p));
+    fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    n = pread(fd, buf, max, (off_t)offset);
+    return n < 0 ? -errno : (long)n;
+}
+
+static int ctl_simple(struct sandbox *sb, struct ctl_msg *m, const void *payload, size_t len,
+                      struct cove_err *err)
+{
+    _cleanup_close_ int ctl = sandbox_ctl_connect(sb, err);
+    int k;
+
+    if (ctl < 0)
+        return ctl;
+    k = ctl_send(ctl, m, payload, len, NULL, 0);
+    if (k >= 0)
+        k = ctl_recv(ctl, m, 5000);
+    if (k <= 0)
+        return cove_err_set(err, -EIO, "the sandbox did not answer");
+    if (m->type == CTL_ERROR)
+        return cove_err_setk(err, -(m->err ? m->err : EIO),
+                             m->err == ESRCH ? "COMMAND_ALREADY_COMPLETED" : "CONFLICT", "%s",
+                             m->text);
+    return m->status;
+}
+
+static int command_pid(struct sandbox *sb, const char *cid, int32_t *pid, struct cove_err *err)
+{
+    struct command_rec cr;
+    int k = store_command_get(sandbox_store(), sandbox_id(sb), cid, &cr);
+    if (k < 0)
+        return cove_err_setk(err, -ENOENT, "COMMAND_NOT_FOUND", "command '%s' not found", cid);
+    free(cr.command);
+    *pid = (int32_t)cr.pid;
+    return 0;
+}
+
+int session_input(struct sandbox *sb, const char *cid, const char *data, size_t len, bool eof,
+                  struct cove_err *err)
+{
+    struct ctl_msg m = {.type = CTL_INPUT, .flags = eof ? CTL_F_EOF : 0};
+    int k = command_pid(sb, cid, &m.pid, err);
+
+    if (k < 0)
+        return k;
+    if (len > CTL_MAX_PAYLOAD)
+        return cove_err_set(err, -E2BIG, "input larger than %u bytes", CTL_MAX_PAYLOAD);
+    sandbox_touch(sb);
+    return ctl_simple(sb, &m, data, len, err);
+}
+
+int session_signal(struct sandbox *sb, const char *cid, int sig, struct cove_err *err)
+{
+    struct ctl_msg m = {.type = CTL_SIGNAL, .status = sig};
+    int k = command_pid(sb, cid, &m.pid, err);
+
+    if (k < 0)
+        return k;
+    sandbox_touch(sb);
+    k = ctl_simple(sb, &m, NULL, 0, err);
+    return k < 0 ? k : 0;
+}
+
+struct json_ctx {
+    struct sandbox *sb;
+    json_t *arr;
+};
+
+static int command_json_cb(const struct command_rec *c, void *ud)
+{
+    struct json_ctx *x = ud;
+    struct session_cmd_status st;
+    json_t *o;
+
+    session_command_status(x->sb, c->id, &st, NULL);
+    o = json_pack("{s:s, s:s, s:b, s:o, s:b}", "id", c->id, "command", c->command, "async",
+                  c->async, "started_at", json_iso_time(c->started_at), "running", st.running);
+    json_object_set_new(o, "exit_code", st.finished ? json_integer(st.exit_code) : json_null());
+    json_array_append_new(x->arr, o);
+    return 0;
+}
+
+json_t *session_json(struct sandbox *sb, const char *sid, struct cove_err *err)
+{
+    struct session_rec sr;
+    struct json_ctx x = {.sb = sb, .arr = json_array()};
+
+    if (store_session_get(sandbox_store(), sandbox_id(sb), sid, &sr) < 0) {
+        json_decref(x.arr);
+        cove_err_setk(err, -ENOENT, "SESSION_NOT_FOUND", "session '%s' not found", sid);
+        return NULL;
+    }
+    store_command_list(sandbox_store(), sandbox_id(sb), sid, command_json_cb, &x);
+    return json_pack("{s:s, s:o, s:o}", "id", sr.id, "created_at", json_iso_time(sr.created_at),
+                     "commands", x.arr);
+}
+
+static int list_cb(const struct session_rec *r, void *ud)
+{
+    struct json_ctx *x = ud;
+    json_t *o = session_json(x->sb, r->id, NULL);
+    if (o)
+        json_array_append_new(x->arr, o);
+    return 0;
+}
+
+json_t *session_list_json(struct sandbox *sb)
+{
+    struct json_ctx x = {.sb = sb, .arr = json_array()};
+    store_session_list(sandbox_store(), sandbox_id(sb), list_cb, &x);
+    return x.arr;
+}
+
+int session_running_count(struct sandbox *sb)
+{
+    struct ctl_msg m = {.type = CTL_PING};
+    return ctl_simple(sb, &m, NULL, 0, NULL);
+}
