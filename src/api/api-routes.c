@@ -1,9 +1,29 @@
 /* The route table of the native /v1 API. One line per route; docs/API.md documents each. */
 #include "api/api.h"
+#include "proxy/preview.h"
 
 #define SB "/v1/sandboxes/{id}"
 
+#define PREVIEW(m)                                                                                 \
+    {m,                                                                                            \
+     "/preview/{id}/{port}/{*rest}",                                                               \
+     preview_handle,                                                                               \
+     HTTP_F_PUBLIC | HTTP_F_STREAM_BODY,                                                           \
+     preview_prepare,                                                                              \
+     preview_body},                                                                                \
+    {                                                                                              \
+        m, "/preview/{id}/{port}", preview_handle, HTTP_F_PUBLIC | HTTP_F_STREAM_BODY,             \
+            preview_prepare, preview_body                                                          \
+    }
+
 const struct http_route api_routes[] = {
+    PREVIEW(HTTP_GET),
+    PREVIEW(HTTP_HEAD),
+    PREVIEW(HTTP_POST),
+    PREVIEW(HTTP_PUT),
+    PREVIEW(HTTP_DELETE),
+    PREVIEW(HTTP_PATCH),
+    PREVIEW(HTTP_OPTIONS),
     {HTTP_GET, "/v1/health", api_health, HTTP_F_PUBLIC},
     {HTTP_POST, "/v1/sandboxes", api_sandbox_create},
     {HTTP_GET, "/v1/sandboxes", api_sandbox_list},
@@ -22,6 +42,8 @@ const struct http_route api_routes[] = {
     {HTTP_POST, SB "/files/mkdir", api_file_mkdir},
     {HTTP_DELETE, SB "/files", api_file_delete},
     {HTTP_POST, SB "/files/move", api_file_move},
+    {HTTP_GET, SB "/preview/{port}", api_preview_link},
+    {HTTP_POST, SB "/preview/{port}/signed", api_preview_signed},
     {HTTP_POST, SB "/sessions", api_session_create},
     {HTTP_GET, SB "/sessions", api_session_list},
     {HTTP_GET, SB "/sessions/{sid}", api_session_get},

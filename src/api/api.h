@@ -71,3 +71,7 @@ int api_command_get(struct http_req *req);
 int api_command_logs(struct http_req *req);
 int api_command_input(struct http_req *req);
 int api_command_signal(struct http_req *req);
+
+/* Preview links (api-preview.c). */
+int api_preview_link(struct http_req *req);
+int api_preview_signed(struct http_req *req);

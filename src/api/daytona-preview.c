@@ -1,11 +1,10 @@
 /* Daytona preview links: GET /sandbox/{id}/ports/{port}/preview-url, the signed variant and
  * its expiry. Tokens come from api/preview-token.c, which the preview proxy checks against.
  *
- * URL shape, as Daytona's: http://{port}-{sandboxId}.{domain}:{coved port} and, signed,
- * http://{port}-{token}.{domain}:{coved port}. The domain is the host name the client used
- * to reach coved, except that an IP address or "localhost" becomes "localhost": *.localhost
- * names resolve to the loopback address in browsers and curl without any DNS set-up. */
-#include <arpa/inet.h>
+ * URL shape, as Daytona's and built by the proxy (proxy/preview.c):
+ * http://{port}-{sandboxId}.{domain}:{coved port} and, signed,
+ * http://{port}-{token}.{domain}:{coved port}; the domain defaults to "localhost", whose
+ * subdomains resolve to the loopback address in browsers and curl with no DNS set-up. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,45 +12,13 @@
 #include "api/daytona.h"
 #include "api/preview-token.h"
 #include "base/parse.h"
+#include "proxy/preview.h"
 
-/* Split dtn_origin() into scheme, host and ":port" (port part may be empty). */
-static void origin_parts(struct http_req *req, char *scheme, size_t scap, char *host, size_t hcap,
-                         char *port, size_t pcap)
-{
-    char origin[300], *h, *colon;
-
-    dtn_origin(req, origin, sizeof(origin));
-    h = strstr(origin, "://");
-    *h = '\0';
-    snprintf(scheme, scap, "%s", origin);
-    h += 3;
-    port[0] = '\0';
-    colon = strrchr(h, ':');
-    if (colon && !strchr(colon, ']')) {
-        snprintf(port, pcap, "%s", colon);
-        *colon = '\0';
-    }
-    snprintf(host, hcap, "%s", h);
-}
-
-static bool is_ip_or_localhost(const char *host)
-{
-    struct in6_addr a6;
-    struct in_addr a4;
-
-    return !strcmp(host, "localhost") || host[0] == '[' || inet_pton(AF_INET, host, &a4) == 1 ||
-           inet_pton(AF_INET6, host, &a6) == 1;
-}
-
-/* http://{label}.{domain}{:port} */
+/* The proxy's URL for (sandbox or signed token, port), as the client addressed coved. */
 static void preview_host_url(struct http_req *req, uint16_t port, const char *who, char *out,
                              size_t cap)
 {
-    char scheme[16], host[256], hport[16];
-
-    origin_parts(req, scheme, sizeof(scheme), host, sizeof(host), hport, sizeof(hport));
-    snprintf(out, cap, "%s://%u-%s.%s%s", scheme, (unsigned)port, who,
-             is_ip_or_localhost(host) ? "localhost" : host, hport);
+    preview_url(http_req_header(req, "Host"), who, port, out, cap);
 }
 
 /* The {port} route parameter, 1-65535; replies 400 itself. */

@@ -42,3 +42,8 @@
 #define COVE_MAX_OUTPUT_CAP      (16u << 20)
 #define COVE_MAX_STDIN_BYTES     (16u << 20)
 #define COVE_MAX_CONCURRENT_EXEC 64 /* per sandbox */
+
+/* Code-run and validate */
+#define COVE_DEFAULT_COMPILE_TIMEOUT_MS  (120u * 1000)
+#define COVE_DEFAULT_VALIDATE_TIMEOUT_MS (30u * 1000)
+#define COVE_MAX_CODERUN_FILES           256

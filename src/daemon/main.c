@@ -1,6 +1,6 @@
 /* coved: the cove daemon. Parses the command line, opens the state, starts the sandbox
  * runtime and the HTTP listeners, and runs until SIGTERM/SIGINT. Also hosts the offline
- * subcommands `coved keys ...` and `coved --check`. */
+ * subcommands `coved keys ...`, `coved org quota ...` and `coved --check`. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -13,10 +13,11 @@
 
 #include "api/api.h"
 #include "base/limits.h"
-#include "exec/session.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "exec/session.h"
 #include "http/http.h"
+#include "proxy/preview.h"
 #include "sandbox/hostcheck.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
@@ -29,6 +30,8 @@ static const char *arg_init;
 static uint32_t arg_uid_base = 1000000000u;
 static uint32_t arg_disk_warm = 4;
 static int arg_ready_fd = -1;
+static const char *arg_preview_domain = "localhost";
+static uint32_t arg_preview_wait = 10;
 
 static void usage(FILE *f)
 {
@@ -37,6 +40,8 @@ static void usage(FILE *f)
                "       coved keys create [--name N] [--org O] [--admin]\n"
                "       coved keys list\n"
                "       coved keys revoke ID\n"
+               "       coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N]\n"
+               "                           [--disk-mib N]\n"
                "options:\n"
                "  --state DIR        state directory (default /var/lib/cove)\n"
                "  --listen HOST:PORT TCP listener (default 127.0.0.1:3000; 'none' disables)\n"
@@ -46,6 +51,8 @@ static void usage(FILE *f)
                "  --init PATH        cove-init binary\n"
                "  --disk-warm N      sandbox disks kept formatted and ready (default 4)\n"
                "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
+               "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
+               "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
                "  --debug            verbose logging\n");
 }
 
@@ -157,6 +164,70 @@ static int cmd_keys(int argc, char **argv)
     return r < 0 ? 1 : 0;
 }
 
+/* `coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N] [--disk-mib N]`: set
+ * the given limits of an organization (creating it with the default quota first), keep the
+ * others, and print the result. A running coved reads the quota at every create. */
+static int cmd_org(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sandboxes", required_argument, NULL, 'n'},  {"cpu-milli", required_argument, NULL, 'c'},
+        {"memory-mib", required_argument, NULL, 'm'}, {"disk-mib", required_argument, NULL, 'd'},
+        {"state", required_argument, NULL, 's'},      {}};
+    struct org_quota q;
+    uint64_t set[4] = {0}, v;
+    bool given[4] = {false};
+    const char *org;
+    struct store *st;
+    int c, r;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+        int i = c == 'n' ? 0 : c == 'c' ? 1 : c == 'm' ? 2 : c == 'd' ? 3 : -1;
+        if (c == 's') {
+            arg_state = optarg;
+            continue;
+        }
+        /* Quota columns are SQLite integers: stay below INT64_MAX (and u32 for two). */
+        if (i < 0 || parse_u64(optarg, &v) < 0 || v > (i < 2 ? UINT32_MAX : INT64_MAX)) {
+            fprintf(stderr, "coved: org quota: bad option or value\n");
+            usage(stderr);
+            return 2;
+        }
+        set[i] = v;
+        given[i] = true;
+    }
+    if (optind + 2 != argc || strcmp(argv[optind], "quota")) {
+        usage(stderr);
+        return 2;
+    }
+    org = argv[optind + 1];
+    if (open_store(&st) < 0)
+        return 1;
+    r = store_org_ensure(st, org, NULL);
+    if (r >= 0)
+        r = store_org_get_quota(st, org, &q);
+    if (r >= 0 && (given[0] || given[1] || given[2] || given[3])) {
+        if (given[0])
+            q.max_sandboxes = (uint32_t)set[0];
+        if (given[1])
+            q.max_cpu_milli = (uint32_t)set[1];
+        if (given[2])
+            q.max_memory_mib = set[2];
+        if (given[3])
+            q.max_disk_mib = set[3];
+        r = store_org_set_quota(st, org, &q);
+    }
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "coved: org quota %s: %s\n", org, strerror(-r));
+        return 1;
+    }
+    printf("org %s: sandboxes %u, cpu-milli %u, memory-mib %llu, disk-mib %llu\n", org,
+           q.max_sandboxes, q.max_cpu_milli, (unsigned long long)q.max_memory_mib,
+           (unsigned long long)q.max_disk_mib);
+    return 0;
+}
+
 static int parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');
@@ -184,7 +255,8 @@ static int run(void)
                              .max_body = COVE_MAX_JSON_BODY,
                              .max_upload = COVE_MAX_UPLOAD_BYTES,
                              .conn_timeout_s = COVE_CONN_TIMEOUT_S,
-                             .max_connections = COVE_MAX_CONNECTIONS};
+                             .max_connections = COVE_MAX_CONNECTIONS,
+                             .host_route = preview_host_route};
     struct cove_err err = {0};
     struct http_server *srv;
     struct store *st;
@@ -216,6 +288,8 @@ static int run(void)
         return 1;
     }
     session_init(arg_state);
+    preview_init(
+        &(struct preview_config){.domain = arg_preview_domain, .wait_s = arg_preview_wait});
     if (strcmp(arg_listen, "none")) {
         if (parse_listen(arg_listen, host, sizeof(host), &hc.listen_port) < 0) {
             fprintf(stderr, "coved: --listen wants HOST:PORT, got '%s'\n", arg_listen);
@@ -262,19 +336,28 @@ static int run(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"state", required_argument, NULL, 's'},    {"listen", required_argument, NULL, 'l'},
-        {"socket", required_argument, NULL, 'S'},   {"cgroup-root", required_argument, NULL, 'c'},
-        {"uid-base", required_argument, NULL, 'u'}, {"init", required_argument, NULL, 'i'},
-        {"ready-fd", required_argument, NULL, 'r'}, {"disk-warm", required_argument, NULL, 'w'},
-        {"check", no_argument, NULL, 'C'},          {"debug", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},           {}};
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"socket", required_argument, NULL, 'S'},
+                                         {"cgroup-root", required_argument, NULL, 'c'},
+                                         {"uid-base", required_argument, NULL, 'u'},
+                                         {"init", required_argument, NULL, 'i'},
+                                         {"ready-fd", required_argument, NULL, 'r'},
+                                         {"disk-warm", required_argument, NULL, 'w'},
+                                         {"preview-domain", required_argument, NULL, 'P'},
+                                         {"preview-wait", required_argument, NULL, 'W'},
+                                         {"check", no_argument, NULL, 'C'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {}};
     bool check = false;
     uint32_t v;
     int c;
 
     if (argc > 1 && !strcmp(argv[1], "keys"))
         return cmd_keys(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "org"))
+        return cmd_org(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
         switch (c) {
         case 's':
@@ -310,6 +393,15 @@ int main(int argc, char **argv)
         case 'w':
             if (parse_u32_range(optarg, 0, 64, &arg_disk_warm) < 0) {
                 fprintf(stderr, "coved: --disk-warm must be 0..64\n");
+                return 2;
+            }
+            break;
+        case 'P':
+            arg_preview_domain = optarg;
+            break;
+        case 'W':
+            if (parse_u32_range(optarg, 0, 300, &arg_preview_wait) < 0) {
+                fprintf(stderr, "coved: --preview-wait must be 0..300 seconds\n");
                 return 2;
             }
             break;

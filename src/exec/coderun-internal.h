@@ -64,11 +64,12 @@ const char *coderun_tool_name(enum coderun_tool t);
 /* Are all the tools of v installed? *ret_missing names the first missing one. */
 bool coderun_variant_available(const struct coderun_variant *v, const char **ret_missing);
 
-/* Java: the class whose file is main (public top-level type, else the one with main()),
- * with its package ("pkg.Main"), and the file name it must live in ("Main.java"). Returns
- * false when no type declaration was found. */
+/* Java: the class to run (the top-level type declaring main(), else the public one, else the
+ * first) with its package ("pkg.Main"), and the file the code must live in ("Main.java": named
+ * after the public type). *ret_has_main (may be NULL): a main() was seen. Returns false when
+ * no type declaration was found. */
 bool coderun_java_names(const char *code, size_t len, char *ret_class, size_t class_cap,
-                        char *ret_file, size_t file_cap);
+                        char *ret_file, size_t file_cap, bool *ret_has_main);
 /* Does the code declare an entry point (Go: func main, Java: static void main)? Others: yes. */
 bool coderun_has_entry(enum coderun_lang lang, const char *code, size_t len);
 /* JavaScript: does the code use ES module syntax (import/export statements)? */

@@ -75,3 +75,36 @@ int coderun_run(struct sandbox *sb, const struct coderun_req *req, struct coderu
                 struct cove_err *err);
 /* JSON of a result for /v1 (compile + run phases). */
 json_t *coderun_result_json(const struct coderun_result *r);
+
+/* ---- additions for validate (POST /v1/validate) ---- */
+
+struct coderun_opts {
+    const char *tests; /* test code for the language's runner (NULL: none) */
+    size_t tests_len;
+    uint64_t budget_ms; /* 0: none; else all phases together get at most this */
+};
+
+/* The test phase: the runner's exec result and the counts parsed from its output. */
+struct coderun_tests {
+    bool ran;
+    struct exec_result exec;
+    bool parsed; /* the counts below come from the runner's summary */
+    unsigned passed, failed, errors, skipped;
+};
+
+void coderun_tests_init(struct coderun_tests *t, size_t cap);
+void coderun_tests_done(struct coderun_tests *t);
+/* coderun_run with opts (may be NULL); with opts->tests, the test phase fills *tests. Test
+ * code for Go and Java without an entry point is tested without being run. */
+int coderun_run_opts(struct sandbox *sb, const struct coderun_req *req,
+                     const struct coderun_opts *opts, struct coderun_result *res,
+                     struct coderun_tests *tests, struct cove_err *err);
+/* "success", "compile_error", "runtime_error", "timeout", "oom_killed" or "not_run". */
+const char *coderun_status(const struct coderun_result *r);
+/* Fill the counts of t from its runner's output (pytest, node --test TAP, go test -v, JUnit
+ * console launcher). */
+void coderun_tests_parse(enum coderun_lang l, struct coderun_tests *t);
+/* A one-line human summary of a run (validate's "details"): "Code executed successfully in
+ * 0.23 seconds", "SyntaxError: invalid syntax (line 1)", "Compilation failed: ...". */
+void coderun_details(enum coderun_lang l, const struct coderun_result *r,
+                     const struct coderun_tests *t, double seconds, char *buf, size_t cap);

@@ -133,9 +133,10 @@ struct http_req {
     enum http_phase phase;
     enum http_method method;
     const struct http_route *route;
-    char *raw_path; /* as sent, without the query */
-    char *path;     /* percent-decoded */
-    bool query_nul; /* the raw query contains "%00" */
+    char *raw_path;   /* as sent, without the query */
+    char *raw_target; /* as sent, with the query */
+    char *path;       /* percent-decoded */
+    bool query_nul;   /* the raw query contains "%00" */
     struct router_match match;
     char peer[INET6_ADDRSTRLEN];
     void *principal;

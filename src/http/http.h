@@ -84,6 +84,9 @@ struct http_config {
     uint64_t max_upload;     /* streamed / multipart bodies */
     unsigned conn_timeout_s; /* idle connection timeout */
     unsigned max_connections;
+    /* Optional: a route chosen by the Host header alone (preview hosts), consulted before
+     * the path routes. Return NULL to fall through to path routing. */
+    const struct http_route *(*host_route)(const char *host, void *userdata);
 };
 
 int http_server_start(const struct http_config *cfg, struct http_server **ret);
@@ -108,6 +111,11 @@ void *http_req_userdata(const struct http_req *req);
 void http_req_set_ctx(struct http_req *req, void *ctx, void (*free_fn)(void *));
 void *http_req_ctx(const struct http_req *req);
 bool http_req_replied(const struct http_req *req);
+/* The request target as sent: raw path plus query. */
+const char *http_req_target(const struct http_req *req);
+/* Call cb for every request header in order; cb returns <0 to stop. */
+void http_req_foreach_header(const struct http_req *req,
+                             int (*cb)(const char *name, const char *value, void *ud), void *ud);
 /* Client address ("127.0.0.1" or "unix"). */
 const char *http_req_peer(const struct http_req *req);
 

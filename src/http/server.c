@@ -730,6 +730,7 @@ static void req_free(struct http_req *req)
         free(h);
     }
     free(req->raw_path);
+    free(req->raw_target);
     free(req->path);
     free(req);
 }
@@ -759,6 +760,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         uri = *p == '/' ? p : "/";
     }
     req->raw_path = strndup(uri, strcspn(uri, "?#"));
+    req->raw_target = strndup(uri, strcspn(uri, "#"));
     /* MHD decodes query values into C strings: "%00" would silently cut them short. */
     req->query_nul = strstr(uri + strcspn(uri, "?"), "%00") != NULL;
     return req;
@@ -849,6 +851,14 @@ static int req_route(struct http_req *req, const char *method)
     if (router_pct_decode(req->raw_path, len, req->path, len + 1) < 0)
         return req_fail(req, 400, "BAD_REQUEST", "malformed percent-encoding in the path");
 
+    if (cfg->host_route) {
+        const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
+        const struct http_route *hr = host ? cfg->host_route(host, cfg->userdata) : NULL;
+        if (hr) {
+            req->route = hr;
+            return 0;
+        }
+    }
     r = router_match(cfg->routes, cfg->n_routes, req->method, req->raw_path, &req->match);
     if (r == -EPERM && req->method == HTTP_HEAD)
         r = router_match(cfg->routes, cfg->n_routes, HTTP_GET, req->raw_path, &req->match);
@@ -1426,4 +1436,28 @@ void http_server_stop(struct http_server *srv)
     free(srv->listen_host);
     free(srv->unix_path);
     free(srv);
+}
+
+const char *http_req_target(const struct http_req *req)
+{
+    return req->raw_target ? req->raw_target : req->raw_path;
+}
+
+struct header_iter {
+    int (*cb)(const char *name, const char *value, void *ud);
+    void *ud;
+};
+
+static enum MHD_Result header_iter_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct header_iter *it = cls;
+    return it->cb(key, value ? value : "", it->ud) < 0 ? MHD_NO : MHD_YES;
+}
+
+void http_req_foreach_header(const struct http_req *req,
+                             int (*cb)(const char *name, const char *value, void *ud), void *ud)
+{
+    struct header_iter it = {cb, ud};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_iter_cb, &it);
 }

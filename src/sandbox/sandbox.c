@@ -641,7 +641,9 @@ int sandbox_ctl_connect(struct sandbox *sb, struct cove_err *err)
     return fd;
 }
 
-int sandbox_root_fd(struct sandbox *sb, struct cove_err *err)
+/* Open /proc/<init>/<what> of a started sandbox; the pidfd proves the pid was not recycled
+ * between lookup and open. */
+static int open_init_path(struct sandbox *sb, const char *what, int flags, struct cove_err *err)
 {
     char p[64];
     int fd;
@@ -653,9 +655,8 @@ int sandbox_root_fd(struct sandbox *sb, struct cove_err *err)
         return cove_err_setk(err, -EBUSY, "INVALID_STATE", "sandbox '%s' is %s; start it first",
                              sb->rec.id, sandbox_state_to_string(s));
     }
-    snprintf(p, sizeof(p), "/proc/%d/root", sb->init_pid);
-    fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    /* The pidfd proves the pid was not recycled between lookup and open. */
+    snprintf(p, sizeof(p), "/proc/%d/%s", sb->init_pid, what);
+    fd = open(p, flags | O_CLOEXEC);
     if (fd >= 0 && syscall(SYS_pidfd_send_signal, sb->pidfd, 0, NULL, 0) < 0) {
         close(fd);
         fd = -1;
@@ -663,8 +664,18 @@ int sandbox_root_fd(struct sandbox *sb, struct cove_err *err)
     }
     pthread_mutex_unlock(&sb->lock);
     if (fd < 0)
-        return cove_err_errno(err, errno, "open root of sandbox '%s'", sb->rec.id);
+        return cove_err_errno(err, errno, "open %s of sandbox '%s'", what, sb->rec.id);
     return fd;
+}
+
+int sandbox_root_fd(struct sandbox *sb, struct cove_err *err)
+{
+    return open_init_path(sb, "root", O_PATH | O_DIRECTORY, err);
+}
+
+int sandbox_netns_fd(struct sandbox *sb, struct cove_err *err)
+{
+    return open_init_path(sb, "ns/net", O_RDONLY, err);
 }
 
 char **sandbox_build_env(struct sandbox *sb, json_t *extra)

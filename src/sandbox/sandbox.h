@@ -93,6 +93,8 @@ int sandbox_ctl_connect(struct sandbox *sb, struct cove_err *err);
 uint64_t sandbox_next_exec(struct sandbox *sb);
 /* An O_PATH fd on the sandbox's root directory as its processes see it. */
 int sandbox_root_fd(struct sandbox *sb, struct cove_err *err);
+/* An fd on the sandbox's network namespace (for opening sockets inside it). */
+int sandbox_netns_fd(struct sandbox *sb, struct cove_err *err);
 /* Host uid/gid of the sandbox user. */
 uid_t sandbox_host_uid(const struct sandbox *sb);
 /* Environment for a command: base + sandbox env + extra (object of strings, may be NULL).

@@ -1,0 +1,708 @@
+/* Preview proxy (see preview.h).
+ *
+ * A request is resolved to (sandbox, port) from its Host or its /preview/ path, checked
+ * against the sandbox's preview token (header, ?DAYTONA_SANDBOX_AUTH_KEY= / ?token=, or the
+ * cookie that a token in the query sets) or a signed token, and then forwarded:
+ *   - plain HTTP through libcurl, whose socket is created inside the sandbox's network
+ *     namespace (CURLOPT_OPENSOCKETFUNCTION); the request body is fed to curl as it arrives
+ *     and the response is streamed back through the connection thread, never buffered whole;
+ *   - WebSocket upgrades over a raw socket: the handshake is relayed, then bytes are copied
+ *     both ways until either side closes.
+ * If nothing listens on the port yet, the proxy retries the connection for up to wait_s
+ * seconds before answering 502. A stopped sandbox is a 503. */
+#include "proxy/preview.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/preview-token.h"
+#include "base/buf.h"
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/parse.h"
+
+#define DOWN_HIGH_WATER (1u << 20)
+
+static struct preview_config conf = {.domain = "localhost", .wait_s = 10};
+
+static const struct http_route host_route = {.method = HTTP_GET,
+                                             .pattern = "(preview host)",
+                                             .handler = preview_handle,
+                                             .flags = HTTP_F_PUBLIC | HTTP_F_STREAM_BODY,
+                                             .prepare = preview_prepare,
+                                             .body_chunk = preview_body};
+
+void preview_init(const struct preview_config *cfg)
+{
+    if (cfg->domain && *cfg->domain)
+        conf.domain = cfg->domain;
+    conf.wait_s = cfg->wait_s;
+    curl_global_init(CURL_GLOBAL_NOTHING);
+}
+
+/* Split "3000-abcdef.localhost:3000" into port and label; 0 if it is a preview host. */
+static int parse_host(const char *host, unsigned *port, char *label, size_t cap)
+{
+    size_t dl = strlen(conf.domain), hl = strcspn(host, ":");
+    const char *dash;
+    uint32_t p;
+    char num[8];
+
+    if (hl <= dl + 1 || host[hl - dl - 1] != '.' || strncasecmp(host + hl - dl, conf.domain, dl))
+        return -ENOENT;
+    hl -= dl + 1; /* host[0..hl) is "{port}-{label}" */
+    dash = memchr(host, '-', hl);
+    if (!dash || dash == host || (size_t)(dash - host) >= sizeof(num) ||
+        hl - (size_t)(dash - host) - 1 >= cap || memchr(host, '.', hl))
+        return -ENOENT;
+    snprintf(num, sizeof(num), "%.*s", (int)(dash - host), host);
+    if (parse_u32_range(num, 1, 65535, &p) < 0)
+        return -ENOENT;
+    *port = p;
+    snprintf(label, cap, "%.*s", (int)(hl - (size_t)(dash - host) - 1), dash + 1);
+    for (char *c = label; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return 0;
+}
+
+const struct http_route *preview_host_route(const char *host, void *userdata)
+{
+    unsigned port;
+    char label[80];
+
+    return parse_host(host, &port, label, sizeof(label)) == 0 ? &host_route : NULL;
+}
+
+void preview_url(const char *host_header, const char *id_or_token, unsigned port, char *buf,
+                 size_t cap)
+{
+    const char *colon = host_header ? strrchr(host_header, ':') : NULL;
+    snprintf(buf, cap, "http://%u-%s.%s%s", port, id_or_token, conf.domain,
+             colon && !strchr(colon, ']') ? colon : "");
+}
+
+struct pv {
+    struct sandbox *sb;
+    unsigned port;
+    char rest[COVE_MAX_URL_BYTES + 1];
+    char sandbox_id[33];
+    char set_cookie[200];
+    int netns;
+    bool ws;
+    /* curl */
+    CURL *e;
+    CURLM *m;
+    struct curl_slist *hdrs;
+    char errbuf[CURL_ERROR_SIZE];
+    struct buf up;
+    size_t up_off;
+    bool up_done, up_paused, has_body;
+    struct buf down;
+    size_t down_off;
+    bool down_paused, headers_done, finished;
+    CURLcode result;
+    long status;
+    struct curl_slist *resp_hdrs;
+};
+
+static void pv_free(void *p)
+{
+    struct pv *v = p;
+
+    if (v->m && v->e)
+        curl_multi_remove_handle(v->m, v->e);
+    if (v->e)
+        curl_easy_cleanup(v->e);
+    if (v->m)
+        curl_multi_cleanup(v->m);
+    curl_slist_free_all(v->hdrs);
+    curl_slist_free_all(v->resp_hdrs);
+    buf_free(&v->up);
+    buf_free(&v->down);
+    if (v->netns >= 0)
+        close(v->netns);
+    if (v->sb) {
+        sandbox_busy(v->sb, -1);
+        sandbox_unref(v->sb);
+    }
+    free(v);
+}
+
+/* A TCP socket inside the sandbox's network namespace. The calling thread enters the
+ * namespace only for socket(2) and returns at once; the socket stays bound to it. */
+static int ns_socket(int netns)
+{
+    static __thread int home = -1;
+    int fd, e;
+
+    if (home < 0)
+        home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || setns(netns, CLONE_NEWNET) < 0)
+        return -1;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    e = errno;
+    if (setns(home, CLONE_NEWNET) < 0)
+        abort(); /* a thread left in a sandbox's network would be a security bug */
+    errno = e;
+    return fd;
+}
+
+static int ns_connect(int netns, unsigned port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = ns_socket(netns), one = 1;
+
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Wait until something accepts on the port (a server that is still starting). */
+static int wait_listening(struct pv *v)
+{
+    struct timespec t0, t;
+    int r;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        r = ns_connect(v->netns, v->port);
+        if (r >= 0) {
+            close(r);
+            return 0;
+        }
+        if (r != -ECONNREFUSED)
+            return r;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+            (long)conf.wait_s * 1000)
+            return r;
+        if (sandbox_state(v->sb) != SANDBOX_STARTED)
+            return -ESRCH;
+        nanosleep(&(struct timespec){0, 50 * 1000000}, NULL);
+    }
+}
+
+static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct pv *v = ud;
+    int fd = ns_socket(v->netns);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static size_t read_cb(char *out, size_t size, size_t n, void *ud)
+{
+    struct pv *v = ud;
+    size_t have = v->up.len - v->up_off, take = size * n < have ? size * n : have;
+
+    if (take == 0) {
+        if (v->up_done)
+            return 0;
+        v->up_paused = true;
+        return CURL_READFUNC_PAUSE;
+    }
+    memcpy(out, v->up.data + v->up_off, take);
+    v->up_off += take;
+    if (v->up_off == v->up.len) {
+        buf_reset(&v->up);
+        v->up_off = 0;
+    }
+    return take;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *ud)
+{
+    struct pv *v = ud;
+
+    v->headers_done = true;
+    if (v->down.len - v->down_off >= DOWN_HIGH_WATER) {
+        v->down_paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (v->down_off && v->down_off == v->down.len) {
+        buf_reset(&v->down);
+        v->down_off = 0;
+    }
+    if (buf_append(&v->down, data, size * n) < 0) {
+        v->down_paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    return size * n;
+}
+
+static bool hop_by_hop(const char *name, size_t len)
+{
+    static const char *const h[] = {
+        "connection", "keep-alive",       "transfer-encoding",  "te",
+        "upgrade",    "proxy-connection", "proxy-authenticate", "proxy-authorization",
+        "trailer",    "content-length"};
+    for (size_t i = 0; i < ELEMENTSOF(h); i++)
+        if (strlen(h[i]) == len && !strncasecmp(name, h[i], len))
+            return true;
+    return false;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *ud)
+{
+    struct pv *v = ud;
+    size_t len = size * n;
+    const char *colon = memchr(data, ':', len);
+
+    if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
+        /* a new status line (e.g. after 100 Continue): start over */
+        curl_slist_free_all(v->resp_hdrs);
+        v->resp_hdrs = NULL;
+        return len;
+    }
+    if (len <= 2) {
+        curl_easy_getinfo(v->e, CURLINFO_RESPONSE_CODE, &v->status);
+        if (v->status >= 200)
+            v->headers_done = true;
+        return len;
+    }
+    if (colon && !hop_by_hop(data, (size_t)(colon - data))) {
+        char line[8192];
+        size_t l = len;
+        while (l && (data[l - 1] == '\r' || data[l - 1] == '\n'))
+            l--;
+        if (l < sizeof(line)) {
+            memcpy(line, data, l);
+            line[l] = '\0';
+            v->resp_hdrs = curl_slist_append(v->resp_hdrs, line);
+        }
+    }
+    return len;
+}
+
+/* Drive curl until cond holds or the transfer ends; timeout bounds one wait. */
+static void pump(struct pv *v, bool (*cond)(struct pv *), int timeout_ms)
+{
+    int running = 1;
+
+    while (!v->finished && !cond(v)) {
+        curl_multi_perform(v->m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(v->m, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                v->finished = true;
+                v->result = msg->data.result;
+                v->headers_done = true;
+            }
+        if (v->finished || cond(v))
+            break;
+        curl_multi_poll(v->m, NULL, 0, timeout_ms, NULL);
+    }
+}
+
+static bool up_drained(struct pv *v)
+{
+    return v->up_paused && v->up_off == v->up.len;
+}
+
+static bool have_headers(struct pv *v)
+{
+    return v->headers_done;
+}
+
+static bool have_data(struct pv *v)
+{
+    return v->down.len > v->down_off;
+}
+
+static int add_header_cb(const char *name, const char *value, void *ud)
+{
+    struct pv *v = ud;
+    char line[8192];
+
+    if (hop_by_hop(name, strlen(name)) || !strcasecmp(name, "x-daytona-preview-token") ||
+        !strcasecmp(name, "expect"))
+        return 0;
+    snprintf(line, sizeof(line), "%s: %s", name, value);
+    v->hdrs = curl_slist_append(v->hdrs, line);
+    return 0;
+}
+
+/* Resolve the request to (sandbox, port, rest) and check its token. Replies on failure. */
+static int resolve(struct http_req *req, struct pv *v)
+{
+    const char *host = http_req_header(req, "Host");
+    const char *target = http_req_target(req);
+    char label[80], tok[PREVIEW_TOKEN_MAX];
+    struct cove_err err = {0};
+    uint16_t sport;
+    bool authed = false;
+    int r;
+
+    if (host && parse_host(host, &v->port, label, sizeof(label)) == 0) {
+        snprintf(v->rest, sizeof(v->rest), "%s", target);
+        /* A signed token stands in place of the id and authorises itself. */
+        if (preview_signed_check(label, v->sandbox_id, sizeof(v->sandbox_id), &sport) == 0) {
+            if (sport != v->port)
+                return http_reply_error(req, 403, "FORBIDDEN",
+                                        "this signed preview URL is for another port"),
+                       -EACCES;
+            authed = true;
+        } else {
+            snprintf(v->sandbox_id, sizeof(v->sandbox_id), "%s", label);
+        }
+    } else {
+        /* /preview/{id}/{port}/rest */
+        const char *p = target + strlen("/preview/");
+        const char *s1 = strchr(p, '/');
+        uint32_t port;
+        char num[8];
+        if (strncmp(target, "/preview/", 9) || !s1 || (size_t)(s1 - p) >= sizeof(v->sandbox_id))
+            return http_reply_error(req, 404, "NOT_FOUND", "no preview target in %s",
+                                    http_req_path(req)),
+                   -ENOENT;
+        snprintf(v->sandbox_id, sizeof(v->sandbox_id), "%.*s", (int)(s1 - p), p);
+        const char *s2 = s1 + 1 + strcspn(s1 + 1, "/?");
+        snprintf(num, sizeof(num), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+        if (parse_u32_range(num, 1, 65535, &port) < 0)
+            return http_reply_error(req, 400, "BAD_REQUEST", "port must be 1-65535"), -EINVAL;
+        v->port = port;
+        snprintf(v->rest, sizeof(v->rest), "%s%s", *s2 == '/' ? "" : "/", s2);
+    }
+    r = sandbox_lookup(NULL, v->sandbox_id, &v->sb, &err);
+    if (r < 0 || strcmp(sandbox_id(v->sb), v->sandbox_id)) {
+        /* by id only: a name is not a preview address */
+        if (r >= 0)
+            sandbox_unref(v->sb), v->sb = NULL;
+        return http_reply_error(req, 404, "SANDBOX_NOT_FOUND",
+                                "no sandbox '%s', and no live signed preview URL with that "
+                                "token (signed URLs expire)",
+                                v->sandbox_id),
+               -ENOENT;
+    }
+    sandbox_busy(v->sb, 1); /* preview traffic is activity */
+    if (authed)
+        return 0;
+    struct sandbox_rec rec;
+    sandbox_snapshot(v->sb, &rec);
+    json_t *extra = rec.extra_json ? json_loads(rec.extra_json, 0, NULL) : NULL;
+    authed = json_is_true(json_object_get(extra, "public"));
+    json_decref(extra);
+    store_sandbox_rec_free(&rec);
+    if (authed)
+        return 0;
+    const char *given = http_req_header(req, "X-Daytona-Preview-Token");
+    const char *q = http_req_query(req, "DAYTONA_SANDBOX_AUTH_KEY");
+    if (!q)
+        q = http_req_query(req, "token");
+    if (!given)
+        given = q;
+    if (!given) {
+        const char *cookie = http_req_header(req, "Cookie");
+        char name[64];
+        snprintf(name, sizeof(name), "daytona-sandbox-auth-%s=", v->sandbox_id);
+        const char *c = cookie ? strstr(cookie, name) : NULL;
+        if (c) {
+            c += strlen(name);
+            snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(c, "; "), c);
+            given = tok;
+        }
+    }
+    if (!given || preview_token_check(v->sb, given) < 0)
+        return http_reply_error(req, 401, "UNAUTHORIZED",
+                                "this preview needs the sandbox's preview token: send header "
+                                "X-Daytona-Preview-Token, or use a signed preview URL"),
+               -EACCES;
+    if (q && given == q)
+        snprintf(v->set_cookie, sizeof(v->set_cookie),
+                 "daytona-sandbox-auth-%s=%s; Path=/; HttpOnly; SameSite=Lax", v->sandbox_id, q);
+    return 0;
+}
+
+int preview_prepare(struct http_req *req)
+{
+    struct cove_err err = {0};
+    struct pv *v = calloc(1, sizeof(*v));
+    const char *up = http_req_header(req, "Upgrade");
+    int r;
+
+    if (!v)
+        return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
+    v->netns = -1;
+    buf_init(&v->up, 4u << 20);
+    buf_init(&v->down, DOWN_HIGH_WATER + (256u << 10));
+    http_req_set_ctx(req, v, pv_free);
+    r = resolve(req, v);
+    if (r < 0)
+        return r;
+    if (sandbox_state(v->sb) != SANDBOX_STARTED)
+        return http_reply_error(req, 503, "SANDBOX_STOPPED",
+                                "sandbox '%s' is %s; start it to reach its ports", v->sandbox_id,
+                                sandbox_state_to_string(sandbox_state(v->sb))),
+               -EBUSY;
+    v->netns = sandbox_netns_fd(v->sb, &err);
+    if (v->netns < 0)
+        return api_reply_err(req, &err), v->netns;
+    r = wait_listening(v);
+    if (r < 0) {
+        if (r == -ESRCH)
+            return http_reply_error(req, 503, "SANDBOX_STOPPED", "sandbox '%s' stopped",
+                                    v->sandbox_id),
+                   r;
+        return http_reply_error(req, 502, "PORT_NOT_LISTENING",
+                                "nothing listens on port %u in sandbox '%s' (waited %u s). If "
+                                "a session command served it, check its status and logs: GET "
+                                "/v1/sandboxes/%s/sessions",
+                                v->port, v->sandbox_id, conf.wait_s, v->sandbox_id),
+               r;
+    }
+    v->ws = up && !strcasecmp(up, "websocket");
+    if (v->ws)
+        return 0;
+    /* Plain HTTP: set up curl now so the body can stream into it. */
+    char url[COVE_MAX_URL_BYTES + 64];
+    const char *cl = http_req_header(req, "Content-Length");
+    const char *te = http_req_header(req, "Transfer-Encoding");
+    uint64_t clen = 0;
+    v->has_body = (cl && parse_u64(cl, &clen) == 0 && clen > 0) || te;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", v->port, v->rest);
+    v->e = curl_easy_init();
+    v->m = curl_multi_init();
+    if (!v->e || !v->m)
+        return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
+    http_req_foreach_header(req, add_header_cb, v);
+    v->hdrs = curl_slist_append(v->hdrs, "Expect:");
+    curl_easy_setopt(v->e, CURLOPT_URL, url);
+    curl_easy_setopt(v->e, CURLOPT_CUSTOMREQUEST, http_method_to_string(http_req_method(req)));
+    if (http_req_method(req) == HTTP_HEAD)
+        curl_easy_setopt(v->e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(v->e, CURLOPT_HTTPHEADER, v->hdrs);
+    curl_easy_setopt(v->e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(v->e, CURLOPT_OPENSOCKETDATA, v);
+    curl_easy_setopt(v->e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(v->e, CURLOPT_WRITEDATA, v);
+    curl_easy_setopt(v->e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(v->e, CURLOPT_HEADERDATA, v);
+    curl_easy_setopt(v->e, CURLOPT_ERRORBUFFER, v->errbuf);
+    curl_easy_setopt(v->e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(v->e, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(v->e, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+    curl_easy_setopt(v->e, CURLOPT_ACCEPT_ENCODING, NULL);
+    if (v->has_body) {
+        curl_easy_setopt(v->e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(v->e, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(v->e, CURLOPT_READDATA, v);
+        if (cl && !te)
+            curl_easy_setopt(v->e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)clen);
+    }
+    curl_multi_add_handle(v->m, v->e);
+    return 0;
+}
+
+int preview_body(struct http_req *req, const char *data, size_t len)
+{
+    struct pv *v = http_req_ctx(req);
+
+    if (!v || v->ws || !v->e)
+        return 0;
+    if (buf_append(&v->up, data, len) < 0)
+        return -E2BIG;
+    if (v->up_paused) {
+        v->up_paused = false;
+        curl_easy_pause(v->e, CURLPAUSE_CONT);
+    }
+    pump(v, up_drained, 100); /* hand it to the upstream before taking more */
+    return 0;
+}
+
+static long stream_cb(void *ctx, uint64_t pos, char *out, size_t max)
+{
+    struct pv *v = ctx;
+    size_t n;
+
+    if (!have_data(v) && !v->finished) {
+        if (v->down_paused) {
+            v->down_paused = false;
+            curl_easy_pause(v->e, CURLPAUSE_CONT);
+        }
+        pump(v, have_data, 1000);
+    }
+    if (!have_data(v))
+        return v->finished ? (v->result == CURLE_OK ? -1 : -2) : 0;
+    n = v->down.len - v->down_off;
+    if (n > max)
+        n = max;
+    memcpy(out, v->down.data + v->down_off, n);
+    v->down_off += n;
+    sandbox_touch(v->sb);
+    return (long)n;
+}
+
+static void noop_free(void *p)
+{
+}
+
+static void relay(int a, int b, const char *extra, size_t extra_len)
+{
+    char buf[65536];
+
+    if (extra_len && write(b, extra, extra_len) < 0)
+        return;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+        if (poll(p, 2, 600000) <= 0)
+            return;
+        for (int i = 0; i < 2; i++) {
+            if (!p[i].revents)
+                continue;
+            ssize_t n = read(p[i].fd, buf, sizeof(buf));
+            if (n <= 0)
+                return;
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(p[1 - i].fd, buf + off, (size_t)(n - off));
+                if (w <= 0)
+                    return;
+                off += w;
+            }
+        }
+    }
+}
+
+struct ws_ctx {
+    int up;
+    struct buf pending; /* upstream bytes read past its handshake */
+};
+
+static void ws_run(int fd, const char *extra, size_t extra_len, void *ctx)
+{
+    struct ws_ctx *w = ctx;
+
+    if (w->pending.len && write(fd, w->pending.data, w->pending.len) < 0)
+        return;
+    relay(fd, w->up, extra, extra_len);
+}
+
+static void ws_free(void *ctx)
+{
+    struct ws_ctx *w = ctx;
+    close(w->up);
+    buf_free(&w->pending);
+    free(w);
+}
+
+static int hdr_line_cb(const char *name, const char *value, void *ud)
+{
+    buf_appendf(ud, "%s: %s\r\n", name, value);
+    return 0;
+}
+
+/* Relay a WebSocket handshake to the upstream and, when it agrees, the connection. */
+static int proxy_websocket(struct http_req *req, struct pv *v)
+{
+    struct ws_ctx *w = calloc(1, sizeof(*w));
+    struct buf head;
+    char resp[16384], proto[256] = "";
+    size_t got = 0;
+    char *end = NULL;
+    int fd;
+
+    if (!w)
+        return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory");
+    fd = ns_connect(v->netns, v->port);
+    if (fd < 0) {
+        free(w);
+        return http_reply_error(req, 502, "PORT_NOT_LISTENING", "cannot connect to port %u: %s",
+                                v->port, strerror(-fd));
+    }
+    buf_init(&head, 65536);
+    buf_appendf(&head, "GET %s HTTP/1.1\r\n", v->rest);
+    http_req_foreach_header(req, hdr_line_cb, &head);
+    buf_append(&head, "\r\n", 2);
+    if (write(fd, head.data, head.len) != (ssize_t)head.len) {
+        buf_free(&head);
+        close(fd);
+        free(w);
+        return http_reply_error(req, 502, "BAD_GATEWAY", "upstream write failed");
+    }
+    buf_free(&head);
+    while (!end && got < sizeof(resp) - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) <= 0)
+            break;
+        ssize_t n = read(fd, resp + got, sizeof(resp) - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        resp[got] = '\0';
+        end = strstr(resp, "\r\n\r\n");
+    }
+    if (!end || strncmp(resp, "HTTP/1.1 101", 12)) {
+        close(fd);
+        free(w);
+        return http_reply_error(req, 502, "BAD_GATEWAY",
+                                "the server on port %u refused the WebSocket upgrade: %.*s",
+                                v->port, (int)strcspn(resp, "\r\n"), resp);
+    }
+    /* Echo the subprotocol the upstream chose. */
+    for (char *l = strstr(resp, "\r\n"); l && l < end; l = strstr(l + 2, "\r\n")) {
+        if (!strncasecmp(l + 2, "Sec-WebSocket-Protocol:", 23)) {
+            const char *val = l + 2 + 23;
+            val += strspn(val, " ");
+            snprintf(proto, sizeof(proto), "%.*s", (int)strcspn(val, "\r\n"), val);
+        }
+    }
+    w->up = fd;
+    buf_init(&w->pending, sizeof(resp));
+    buf_append(&w->pending, end + 4, got - (size_t)(end + 4 - resp));
+    return http_reply_websocket(req, proto[0] ? proto : NULL, ws_run, w, ws_free);
+}
+
+int preview_handle(struct http_req *req)
+{
+    struct pv *v = http_req_ctx(req);
+
+    if (!v || http_req_replied(req))
+        return 0;
+    if (v->set_cookie[0])
+        http_req_add_header(req, "Set-Cookie", v->set_cookie);
+    if (v->ws)
+        return proxy_websocket(req, v);
+    v->up_done = true;
+    if (v->up_paused) {
+        v->up_paused = false;
+        curl_easy_pause(v->e, CURLPAUSE_CONT);
+    }
+    pump(v, have_headers, 1000);
+    if (v->finished && v->result != CURLE_OK)
+        return http_reply_error(req, 502, "BAD_GATEWAY", "port %u in sandbox '%s': %s", v->port,
+                                v->sandbox_id,
+                                v->errbuf[0] ? v->errbuf : curl_easy_strerror(v->result));
+    for (struct curl_slist *h = v->resp_hdrs; h; h = h->next) {
+        char *colon = strchr(h->data, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        const char *val = colon + 1;
+        val += strspn(val, " \t");
+        http_req_add_header(req, h->data, val);
+        *colon = ':';
+    }
+    /* The response streams from the connection thread; pv stays owned by the request. */
+    return http_reply_stream(req, (unsigned)(v->status ? v->status : 502), NULL, stream_cb, v,
+                             noop_free);
+}
