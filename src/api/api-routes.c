@@ -1,5 +1,6 @@
 /* The route table of the native /v1 API. One line per route; docs/API.md documents each. */
 #include "api/api.h"
+#include "api/daytona.h"
 #include "proxy/preview.h"
 
 #define SB "/v1/sandboxes/{id}"
@@ -14,6 +15,15 @@
     {                                                                                              \
         m, "/preview/{id}/{port}", preview_handle, HTTP_F_PUBLIC | HTTP_F_STREAM_BODY,             \
             preview_prepare, preview_body                                                          \
+    }
+
+/* The Daytona-compatible API (docs/daytona-compat.md): control plane under /api, toolbox under
+ * /toolbox/{id} and the old /toolbox/{id}/toolbox and /api/toolbox/{id}/toolbox prefixes. */
+#define DSB "/api/sandbox/{id}"
+#define DTN_TB(m, p, ...)                                                                          \
+    {m, "/toolbox/{id}" p, __VA_ARGS__}, {m, "/toolbox/{id}/toolbox" p, __VA_ARGS__},              \
+    {                                                                                              \
+        m, "/api/toolbox/{id}/toolbox" p, __VA_ARGS__                                              \
     }
 
 const struct http_route api_routes[] = {
@@ -53,6 +63,48 @@ const struct http_route api_routes[] = {
     {HTTP_GET, SB "/commands/{cid}/logs", api_command_logs},
     {HTTP_POST, SB "/commands/{cid}/input", api_command_input},
     {HTTP_POST, SB "/commands/{cid}/signal", api_command_signal},
+    {HTTP_POST, "/api/sandbox", dtn_sandbox_create},
+    {HTTP_GET, "/api/sandbox", dtn_sandbox_list},
+    {HTTP_GET, "/api/sandbox/paginated", dtn_sandbox_paginated},
+    {HTTP_GET, DSB, dtn_sandbox_get},
+    {HTTP_DELETE, DSB, dtn_sandbox_delete},
+    {HTTP_POST, DSB "/start", dtn_sandbox_start},
+    {HTTP_POST, DSB "/stop", dtn_sandbox_stop},
+    {HTTP_PUT, DSB "/labels", dtn_sandbox_labels},
+    {HTTP_POST, DSB "/autostop/{minutes}", dtn_sandbox_autostop},
+    {HTTP_POST, DSB "/autoarchive/{minutes}", dtn_sandbox_autoarchive},
+    {HTTP_POST, DSB "/autodelete/{minutes}", dtn_sandbox_autodelete},
+    {HTTP_POST, DSB "/autopause/{minutes}", dtn_sandbox_autopause},
+    {HTTP_POST, DSB "/ttl/{minutes}", dtn_sandbox_ttl},
+    {HTTP_POST, DSB "/last-activity", dtn_sandbox_activity},
+    {HTTP_GET, DSB "/toolbox-proxy-url", dtn_toolbox_proxy_url},
+    {HTTP_GET, DSB "/ports/{port}/preview-url", dtn_preview_url},
+    {HTTP_GET, DSB "/ports/{port}/signed-preview-url", dtn_signed_preview_url},
+    {HTTP_POST, DSB "/ports/{port}/signed-preview-url/{token}/expire", dtn_signed_preview_expire},
+    {HTTP_GET, "/api/config", dtn_config},
+    DTN_TB(HTTP_GET, "/user-home-dir", dtn_home_dir),
+    DTN_TB(HTTP_GET, "/work-dir", dtn_work_dir),
+    DTN_TB(HTTP_GET, "/project-dir", dtn_project_dir),
+    DTN_TB(HTTP_GET, "/version", dtn_version),
+    DTN_TB(HTTP_POST, "/process/execute", dtn_execute),
+    DTN_TB(HTTP_POST, "/process/code-run", dtn_code_run),
+    DTN_TB(HTTP_POST, "/files/bulk-upload", dtn_bulk_upload, HTTP_F_MULTIPART,
+           dtn_bulk_upload_prepare, NULL, dtn_bulk_upload_part),
+    DTN_TB(HTTP_POST, "/files/upload", dtn_bulk_upload, HTTP_F_MULTIPART, dtn_bulk_upload_prepare,
+           NULL, dtn_bulk_upload_part),
+    DTN_TB(HTTP_POST, "/files/upload-v2", dtn_bulk_upload, HTTP_F_MULTIPART,
+           dtn_bulk_upload_prepare, NULL, dtn_bulk_upload_part),
+    DTN_TB(HTTP_POST, "/files/bulk-download", dtn_bulk_download),
+    DTN_TB(HTTP_GET, "/files/download", dtn_file_download),
+    DTN_TB(HTTP_GET, "/files", dtn_fs_list),
+    DTN_TB(HTTP_GET, "/files/info", dtn_fs_info),
+    DTN_TB(HTTP_POST, "/files/folder", dtn_fs_folder),
+    DTN_TB(HTTP_DELETE, "/files", dtn_fs_delete),
+    DTN_TB(HTTP_POST, "/files/move", dtn_fs_move),
+    DTN_TB(HTTP_GET, "/files/find", dtn_fs_find),
+    DTN_TB(HTTP_GET, "/files/search", dtn_fs_search),
+    DTN_TB(HTTP_POST, "/files/replace", dtn_fs_replace),
+    DTN_TB(HTTP_POST, "/files/permissions", dtn_fs_permissions),
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -78,12 +78,14 @@ static const char WRAPPER_HEAD[] =
     "        if cols and not lines:\n"
     "            d['type'] = 'scatter'\n"
     "            for c in cols:\n"
-    "                pts = [p for p in ([fl(x), fl(y)] for x, y in c.get_offsets()) if None not in p]\n"
+    "                pts = [p for p in ([fl(x), fl(y)] for x, y in c.get_offsets()) if None not in "
+    "p]\n"
     "                d['elements'].append({'label': str(c.get_label()), 'points': pts})\n"
     "        elif lines and not cols:\n"
     "            d['type'] = 'line'\n"
     "            for l in lines:\n"
-    "                pts = [p for p in ([fl(x), fl(y)] for x, y in l.get_xydata()) if None not in p]\n"
+    "                pts = [p for p in ([fl(x), fl(y)] for x, y in l.get_xydata()) if None not in "
+    "p]\n"
     "                d['elements'].append({'label': str(l.get_label()), 'points': pts})\n"
     "        return d\n"
     "    def emit(fig, mpl):\n"
@@ -247,8 +249,9 @@ static int is_point(const json_t *v)
 
 static json_t *element_norm(json_t *e)
 {
-    static const char *const strs[] = {"label", "group", "type", "title", "png", "x_label", "y_label"};
-    static const char *const nums[] = {"angle",  "radius", "min", "first_quartile",
+    static const char *const strs[] = {"label", "group",   "type",   "title",
+                                       "png",   "x_label", "y_label"};
+    static const char *const nums[] = {"angle",  "radius",         "min", "first_quartile",
                                        "median", "third_quartile", "max"};
     json_t *o = json_object();
 
@@ -266,8 +269,8 @@ static json_t *element_norm(json_t *e)
 
 static json_t *chart_norm(json_t *c)
 {
-    static const char *const types[] = {"line", "scatter", "bar", "pie", "box_and_whisker",
-                                        "composite_chart"};
+    static const char *const types[] = {"line", "scatter",         "bar",
+                                        "pie",  "box_and_whisker", "composite_chart"};
     static const char *const strs[] = {"title", "png", "x_label", "y_label", "x_scale", "y_scale"};
     const char *type = json_string_value(json_object_get(c, "type"));
     json_t *o = json_object(), *els = json_array(), *e;

@@ -276,24 +276,22 @@ json_t *dtn_sandbox_json(struct http_req *req, struct sandbox *sb, bool list_ite
     labels = json_loads(r.labels_json ? r.labels_json : "{}", 0, NULL);
     env = json_loads(r.env_json ? r.env_json : "{}", 0, NULL);
     dtn_toolbox_url(req, tb, sizeof(tb));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:i, s:o, s:o, s:s, s:s, s:b, "
-                  "s:s, s:i, s:o, s:o, s:s, s:s, s:s, s:s}",
-                  "id", r.id, "organizationId", r.org, "name", r.name, "user", SANDBOX_USER,
-                  "labels", labels ? labels : json_object(), "snapshot",
-                  extra_or(extra, "snapshot", JSON_STRING, json_string(r.image)),
-                  /* cove sandboxes have no network but loopback. */
-                  "networkBlockAll", 1, "public",
-                  extra_or(extra, "public", JSON_TRUE, json_false()), "target",
-                  extra_or(extra, "target", JSON_STRING, json_string("us")), "gpu", 0, "cpu",
-                  number(r.cpu_milli / 1000.0), "memory", number(r.memory_mib / 1024.0), "state",
-                  r.state, "desiredState", desired_state(r.state), "recoverable", 0,
-                  "backupState", "None", "autoStopInterval", (int)r.auto_stop_min,
-                  "autoArchiveInterval",
-                  extra_or(extra, "autoArchiveInterval", JSON_INTEGER, json_integer(10080)),
-                  "autoPauseInterval",
-                  extra_or(extra, "autoPauseInterval", JSON_INTEGER, json_integer(0)),
-                  "sandboxClass", "container", "daemonVersion", COVE_VERSION, "runnerId", "local",
-                  "toolboxProxyUrl", tb);
+    o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:i, s:o, s:o, s:s, s:s, s:b, "
+        "s:s, s:i, s:o, s:o, s:s, s:s, s:s, s:s}",
+        "id", r.id, "organizationId", r.org, "name", r.name, "user", SANDBOX_USER, "labels",
+        labels ? labels : json_object(), "snapshot",
+        extra_or(extra, "snapshot", JSON_STRING, json_string(r.image)),
+        /* cove sandboxes have no network but loopback. */
+        "networkBlockAll", 1, "public", extra_or(extra, "public", JSON_TRUE, json_false()),
+        "target", extra_or(extra, "target", JSON_STRING, json_string("us")), "gpu", 0, "cpu",
+        number(r.cpu_milli / 1000.0), "memory", number(r.memory_mib / 1024.0), "state", r.state,
+        "desiredState", desired_state(r.state), "recoverable", 0, "backupState", "None",
+        "autoStopInterval", (int)r.auto_stop_min, "autoArchiveInterval",
+        extra_or(extra, "autoArchiveInterval", JSON_INTEGER, json_integer(10080)),
+        "autoPauseInterval", extra_or(extra, "autoPauseInterval", JSON_INTEGER, json_integer(0)),
+        "sandboxClass", "container", "daemonVersion", COVE_VERSION, "runnerId", "local",
+        "toolboxProxyUrl", tb);
     if (o) {
         json_object_set_new(o, "disk", number(r.disk_mib / 1024.0));
         json_object_set_new(o, "autoDeleteInterval", json_integer(r.auto_delete_min));

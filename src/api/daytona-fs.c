@@ -91,8 +91,8 @@ static json_t *fileinfo_json(const struct fileops_entry *e, const char *path)
     api_iso_time(e->mtime_ms, mtime, sizeof(mtime));
     return json_pack("{s:o, s:o, s:b, s:I, s:s, s:s, s:o, s:o, s:s, s:s}", "name",
                      json_string_lossy(e->name, strlen(e->name)), "path",
-                     json_string_lossy(path, strlen(path)), "isDir", e->type == FILEOPS_DIR,
-                     "size", (json_int_t)e->size, "mode", mode, "permissions", perm, "owner",
+                     json_string_lossy(path, strlen(path)), "isDir", e->type == FILEOPS_DIR, "size",
+                     (json_int_t)e->size, "mode", mode, "permissions", perm, "owner",
                      owner_name(e->uid), "group", owner_name(e->gid), "modTime", mtime,
                      "modifiedAt", mtime);
 }

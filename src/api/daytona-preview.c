@@ -49,9 +49,9 @@ int dtn_preview_url(struct http_req *req)
                                "cannot create the preview token: %s", strerror(-r));
     }
     preview_host_url(req, port, sandbox_id(sb), url, sizeof(url));
-    r = http_reply_json(req, 200,
-                        json_pack("{s:s, s:s, s:s}", "sandboxId", sandbox_id(sb), "url", url,
-                                  "token", token));
+    r = http_reply_json(
+        req, 200,
+        json_pack("{s:s, s:s, s:s}", "sandboxId", sandbox_id(sb), "url", url, "token", token));
     sandbox_unref(sb);
     return r;
 }

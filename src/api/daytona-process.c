@@ -82,8 +82,8 @@ static int parse_opts(struct http_req *req, json_t *body, bool with_cwd, struct 
     snprintf(o->cwd, sizeof(o->cwd), "%s", SANDBOX_HOME);
     v = json_object_get(body, "cwd");
     if (with_cwd && v && !json_is_null(v)) {
-        if (!json_is_string(v) || dtn_path(req, "cwd", json_string_value(v), o->cwd,
-                                           sizeof(o->cwd)) < 0) {
+        if (!json_is_string(v) ||
+            dtn_path(req, "cwd", json_string_value(v), o->cwd, sizeof(o->cwd)) < 0) {
             if (!http_req_replied(req))
                 dtn_reply_error(req, 400, "BAD_REQUEST", NULL, "cwd must be a string");
             return -EINVAL;
@@ -91,8 +91,8 @@ static int parse_opts(struct http_req *req, json_t *body, bool with_cwd, struct 
     }
     v = json_object_get(body, "envs");
     if (v && !json_is_null(v)) {
-        if (sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY,
-                                     COVE_MAX_ENV_BYTES, &err) < 0)
+        if (sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY, COVE_MAX_ENV_BYTES,
+                                     &err) < 0)
             return dtn_reply_err(req, &err, true), -EINVAL;
         o->env = v;
     }
@@ -150,8 +150,9 @@ static json_t *result_json(int exit_code, const char *out, size_t len, json_t *c
 
 /* Run argv (stderr already folded into stdout by the script) and reply. A command that could
  * not start in its cwd is a 200 with exitCode -1, like the Daytona daemon's start failure. */
-static int run_and_reply(struct http_req *req, struct sandbox *sb, char **argv, const char *stdin_data,
-                         size_t stdin_len, const struct run_opts *o, bool charts)
+static int run_and_reply(struct http_req *req, struct sandbox *sb, char **argv,
+                         const char *stdin_data, size_t stdin_len, const struct run_opts *o,
+                         bool charts)
 {
     struct exec_req er = {.argv = argv,
                           .cwd = o->cwd,
@@ -248,8 +249,7 @@ static int parse_code(struct http_req *req, json_t *body, struct code_req *c)
     for (size_t i = 0; i < c->argc; i++) {
         json_t *a = json_array_get(argv, i);
         if (!json_is_string(a) || memchr(json_string_value(a), 0, json_string_length(a)))
-            return dtn_reply_error(req, 400, "BAD_REQUEST", NULL,
-                                   "argv entries must be strings"),
+            return dtn_reply_error(req, 400, "BAD_REQUEST", NULL, "argv entries must be strings"),
                    -EINVAL;
         c->argv[i] = (char *)json_string_value(a);
     }
@@ -311,7 +311,8 @@ static int code_run_fallback(struct http_req *req, struct sandbox *sb, struct co
                              const struct run_opts *o)
 {
     bool js = !strcmp(c->language, "javascript");
-    const char *script = js ? "exec 2>&1; exec node - \"$@\"" : "exec 2>&1; exec python3 -u - \"$@\"";
+    const char *script =
+        js ? "exec 2>&1; exec node - \"$@\"" : "exec 2>&1; exec python3 -u - \"$@\"";
     char **argv = calloc(c->argc + 5, sizeof(char *));
     char *code = NULL;
     int r;

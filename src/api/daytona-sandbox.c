@@ -31,9 +31,10 @@ static json_t *member(json_t *body, const char *key)
     return json_is_null(v) ? NULL : v;
 }
 
-static int bad(struct cove_err *err, const char *fmt, const char *field)
+/* 400 naming the field: "'<field>' <why>". */
+static int bad(struct cove_err *err, const char *field, const char *why)
 {
-    return cove_err_set(err, -EINVAL, fmt, field);
+    return cove_err_set(err, -EINVAL, "'%s' %s", field, why);
 }
 
 /* An integer member within [min, max]; absent leaves *ret alone. */
@@ -47,8 +48,8 @@ static int int_member(json_t *body, const char *key, double min, double max, int
         return 0;
     d = json_number_value(v);
     if (!json_is_number(v) || d != floor(d) || d < min || d > max)
-        return cove_err_set(err, -EINVAL, "'%s' must be an integer between %.0f and %.0f", key,
-                            min, max);
+        return cove_err_set(err, -EINVAL, "'%s' must be an integer between %.0f and %.0f", key, min,
+                            max);
     *ret = (int32_t)d;
     return 0;
 }
@@ -62,24 +63,24 @@ static int parse_resources(json_t *body, struct sandbox_spec *spec, struct cove_
     if ((v = member(body, "cpu"))) {
         d = json_number_value(v);
         if (!json_is_number(v) || d < 0.01 || d > COVE_MAX_CPU_MILLI / 1000.0)
-            return bad(err, "'%s' must be a number of cores between 0.01 and 64", "cpu");
+            return bad(err, "cpu", "must be a number of cores between 0.01 and 64");
         spec->cpu_milli = (uint32_t)lround(d * 1000);
     }
     if ((v = member(body, "memory"))) {
         d = json_number_value(v) * 1024;
         if (!json_is_number(v) || d < COVE_MIN_MEMORY_MIB || d > COVE_MAX_MEMORY_MIB)
-            return bad(err, "'%s' must be a number of GB between 1/64 and 256", "memory");
+            return bad(err, "memory", "must be a number of GB between 1/64 and 256");
         spec->memory_mib = (uint32_t)lround(d);
     }
     if ((v = member(body, "disk"))) {
         d = json_number_value(v) * 1024;
         if (!json_is_number(v) || d < COVE_MIN_DISK_MIB || d > COVE_MAX_DISK_MIB)
-            return bad(err, "'%s' must be a number of GB between 1/16 and 1024", "disk");
+            return bad(err, "disk", "must be a number of GB between 1/16 and 1024");
         spec->disk_mib = (uint32_t)lround(d);
     }
     v = member(body, "gpu");
     if (v && (!json_is_number(v) || json_number_value(v) != 0))
-        return bad(err, "'%s': cove sandboxes have no GPUs", "gpu");
+        return bad(err, "gpu", "is not available: cove sandboxes have no GPUs");
     return 0;
 }
 
@@ -93,13 +94,13 @@ static int refuse_unsupported(json_t *body, struct cove_err *err)
                              "cove cannot build images from a Dockerfile or Image: create from "
                              "the snapshot 'base' (or omit snapshot and image)");
     if ((v = member(body, "volumes")) && (!json_is_array(v) || json_array_size(v) > 0))
-        return bad(err, "'%s' is not supported by cove: send [] or omit it", "volumes");
+        return bad(err, "volumes", "is not supported by cove: send [] or omit it");
     if ((v = member(body, "secrets")) && (!json_is_array(v) || json_array_size(v) > 0))
-        return bad(err, "'%s' is not supported by cove: pass values through env", "secrets");
+        return bad(err, "secrets", "is not supported by cove: pass values through env");
     if ((v = member(body, "user")) &&
-        (!json_is_string(v) || (strcmp(json_string_value(v), SANDBOX_USER) &&
-                                strcmp(json_string_value(v), "daytona"))))
-        return bad(err, "'%s': cove sandboxes have one user, 'cove'", "user");
+        (!json_is_string(v) ||
+         (strcmp(json_string_value(v), SANDBOX_USER) && strcmp(json_string_value(v), "daytona"))))
+        return bad(err, "user", "is not available: cove sandboxes have one user, 'cove'");
     return 0;
 }
 
@@ -115,7 +116,7 @@ static int parse_snapshot(json_t *body, struct sandbox_spec *spec, json_t *extra
         return 0;
     s = json_string_value(v);
     if (!s || strlen(s) >= sizeof(spec->image))
-        return bad(err, "'%s' must be a snapshot name", "snapshot");
+        return bad(err, "snapshot", "must be a snapshot name");
     if (!s[0])
         return 0;
     if (image_exists(s)) {
@@ -139,7 +140,7 @@ static int parse_labels(json_t *body, struct sandbox_spec *spec, struct cove_err
 
     spec->labels = v ? json_deep_copy(v) : json_object();
     if (!spec->labels)
-        return bad(err, "'%s' must be an object of strings", "labels");
+        return bad(err, "labels", "must be an object of strings");
     r = sandbox_string_map_valid(spec->labels, "labels", COVE_MAX_LABELS, COVE_MAX_LABEL_KEY,
                                  COVE_MAX_LABEL_VALUE, err);
     if (r < 0)
@@ -173,18 +174,18 @@ static int parse_policy(json_t *body, json_t *extra, struct cove_err *err)
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         v = member(body, strs[i]);
         if (v && (!json_is_string(v) || json_string_length(v) > 4096))
-            return bad(err, "'%s' must be a string", strs[i]);
+            return bad(err, strs[i], "must be a string");
         if (v)
             json_object_set(extra, strs[i], v);
     }
     if ((v = member(body, "public"))) {
         if (!json_is_boolean(v))
-            return bad(err, "'%s' must be true or false", "public");
+            return bad(err, "public", "must be true or false");
         json_object_set(extra, "public", v);
     }
     v = member(body, "networkBlockAll");
     if (v && !json_is_boolean(v))
-        return bad(err, "'%s' must be true or false", "networkBlockAll");
+        return bad(err, "networkBlockAll", "must be true or false");
     return 0;
 }
 
@@ -197,27 +198,27 @@ static int parse_create(json_t *body, struct sandbox_spec *spec, struct cove_err
     spec->extra = json_object();
     if (!spec->extra)
         return cove_err_set(err, -ENOMEM, "out of memory");
-    if ((r = refuse_unsupported(body, err)) < 0 || (r = parse_snapshot(body, spec, spec->extra, err)) < 0 ||
+    if ((r = refuse_unsupported(body, err)) < 0 ||
+        (r = parse_snapshot(body, spec, spec->extra, err)) < 0 ||
         (r = parse_labels(body, spec, err)) < 0 || (r = parse_resources(body, spec, err)) < 0 ||
         (r = parse_policy(body, spec->extra, err)) < 0)
         return r;
     if ((v = member(body, "name"))) {
         if (!json_is_string(v) || sandbox_name_valid(json_string_value(v)) < 0)
-            return bad(err,
-                       "'%s' may contain only letters, digits, '.', '_' and '-' (1-63 chars), "
-                       "and must not start with '.' or '-'",
-                       "name");
+            return bad(err, "name",
+                       "may contain only letters, digits, '.', '_' and '-' (1-63 chars), and must "
+                       "not start with '.' or '-'");
         snprintf(spec->name, sizeof(spec->name), "%s", json_string_value(v));
     }
     if ((v = member(body, "env"))) {
-        r = sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY,
-                                     COVE_MAX_ENV_BYTES, err);
+        r = sandbox_string_map_valid(v, "env", COVE_MAX_ENV, COVE_MAX_LABEL_KEY, COVE_MAX_ENV_BYTES,
+                                     err);
         if (r < 0)
             return r;
         spec->env = json_deep_copy(v);
     }
-    if (int_member(body, "autoStopInterval", 0, COVE_MAX_AUTOSTOP_MIN, &spec->auto_stop_min,
-                   err) < 0 ||
+    if (int_member(body, "autoStopInterval", 0, COVE_MAX_AUTOSTOP_MIN, &spec->auto_stop_min, err) <
+            0 ||
         int_member(body, "autoDeleteInterval", -1e9, COVE_MAX_AUTOSTOP_MIN, &del, err) < 0)
         return -EINVAL;
     /* Daytona: any negative value disables auto-delete; 0 deletes on stop (ephemeral). */
@@ -368,7 +369,8 @@ int dtn_sandbox_list(struct http_req *req)
     bool bare = dtn_sdk_older_than(req, 0, 108, 0);
 
     if (!items || list_filters(req, &c) < 0 ||
-        query_uint(req, "limit", 1, DTN_MAX_LIST_LIMIT, bare ? DTN_MAX_LIST_LIMIT : DTN_DEFAULT_PAGE_SIZE, &limit) < 0) {
+        query_uint(req, "limit", 1, DTN_MAX_LIST_LIMIT,
+                   bare ? DTN_MAX_LIST_LIMIT : DTN_DEFAULT_PAGE_SIZE, &limit) < 0) {
         json_decref(items);
         list_done(&c);
         return 0;
@@ -401,8 +403,7 @@ int dtn_sandbox_paginated(struct http_req *req)
     uint32_t page, limit;
     size_t start;
 
-    if (!items || list_filters(req, &c) < 0 ||
-        query_uint(req, "page", 1, 1000000, 1, &page) < 0 ||
+    if (!items || list_filters(req, &c) < 0 || query_uint(req, "page", 1, 1000000, 1, &page) < 0 ||
         query_uint(req, "limit", 1, DTN_MAX_LIST_LIMIT, DTN_DEFAULT_PAGE_SIZE, &limit) < 0) {
         json_decref(items);
         list_done(&c);
@@ -411,9 +412,8 @@ int dtn_sandbox_paginated(struct http_req *req)
     start = (size_t)(page - 1) * limit;
     for (size_t i = start; i < c.n && i < start + limit; i++)
         json_array_append_new(items, dtn_sandbox_json(req, c.v[i], false));
-    json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)c.n,
-                          "page", (json_int_t)page, "totalPages",
-                          (json_int_t)((c.n + limit - 1) / limit));
+    json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)c.n, "page",
+                          (json_int_t)page, "totalPages", (json_int_t)((c.n + limit - 1) / limit));
     list_done(&c);
     return http_reply_json(req, 200, o);
 }
@@ -540,8 +540,7 @@ static int set_interval(struct http_req *req, enum interval_kind kind, const cha
     int64_t v;
     int r;
 
-    if (!m || parse_i64(m, &v) < 0 || v > COVE_MAX_AUTOSTOP_MIN ||
-        (kind != IV_AUTODELETE && v < 0))
+    if (!m || parse_i64(m, &v) < 0 || v > COVE_MAX_AUTOSTOP_MIN || (kind != IV_AUTODELETE && v < 0))
         return dtn_reply_error(req, 400, "BAD_REQUEST", NULL,
                                "the interval must be an integer number of minutes, 0-%d%s",
                                COVE_MAX_AUTOSTOP_MIN,
@@ -625,9 +624,8 @@ int dtn_config(struct http_req *req)
     return http_reply_json(
         req, 200,
         json_pack("{s:s, s:{s:s, s:s, s:s}, s:b, s:{}, s:s, s:s, s:s, s:s, s:i, s:b, s:s}",
-                  "version", COVE_VERSION, "oidc", "issuer", origin, "clientId", "cove",
-                  "audience", "cove", "linkedAccountsEnabled", 0, "announcements",
-                  "proxyTemplateUrl", tmpl, "proxyToolboxUrl", tb, "defaultSnapshot", "base",
-                  "dashboardUrl", origin, "maxAutoArchiveInterval", 43200, "maintananceMode", 0,
-                  "environment", "cove"));
+                  "version", COVE_VERSION, "oidc", "issuer", origin, "clientId", "cove", "audience",
+                  "cove", "linkedAccountsEnabled", 0, "announcements", "proxyTemplateUrl", tmpl,
+                  "proxyToolboxUrl", tb, "defaultSnapshot", "base", "dashboardUrl", origin,
+                  "maxAutoArchiveInterval", 43200, "maintananceMode", 0, "environment", "cove"));
 }

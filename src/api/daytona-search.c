@@ -173,11 +173,10 @@ static int find_file(struct walk *w, const char *abs, const char *shown, const c
         if (memmem(data + p, e - p, f->pattern, f->plen)) {
             if (json_array_size(f->matches) >= FIND_MAX_MATCHES)
                 return -E2BIG;
-            json_array_append_new(f->matches,
-                                  json_pack("{s:o, s:I, s:o}", "file",
-                                            json_string_lossy(shown, strlen(shown)), "line",
-                                            (json_int_t)line, "content",
-                                            json_string_lossy(data + p, e - p)));
+            json_array_append_new(f->matches, json_pack("{s:o, s:I, s:o}", "file",
+                                                        json_string_lossy(shown, strlen(shown)),
+                                                        "line", (json_int_t)line, "content",
+                                                        json_string_lossy(data + p, e - p)));
         }
         p = end + 1;
     }
@@ -325,7 +324,8 @@ static char *replace_all(const char *data, size_t len, const char *pat, size_t p
     const char *p = data, *hit;
     char *out;
 
-    for (hit = memmem(p, len, pat, plen); hit; hit = memmem(hit + plen, len - (size_t)(hit + plen - data), pat, plen))
+    for (hit = memmem(p, len, pat, plen); hit;
+         hit = memmem(hit + plen, len - (size_t)(hit + plen - data), pat, plen))
         count++;
     if (rlen > plen && count > (SIZE_MAX - len) / (rlen - plen))
         return NULL;
@@ -376,7 +376,8 @@ static int replace_file(const struct fileops_root *root, const char *path, const
         fileops_writer_abort(&w);
         return r;
     }
-    if ((r = fileops_writer_close(&w, err)) < 0 || (r = fileops_move(root, tmp, path, true, err)) < 0) {
+    if ((r = fileops_writer_close(&w, err)) < 0 ||
+        (r = fileops_move(root, tmp, path, true, err)) < 0) {
         struct cove_err ignored = {0};
         (void)fileops_delete(root, tmp, false, &ignored);
         return r;
@@ -421,9 +422,11 @@ int dtn_fs_replace(struct http_req *req)
             path_is_forbidden(path))
             cove_err_set(&e, -EINVAL, "invalid path");
         else
-            (void)replace_file(&root, path, pat, rep, json_string_length(json_object_get(body, "newValue")), &e);
-        json_t *o = json_pack("{s:o, s:b}", "file", json_string_lossy(raw ? raw : "", raw ? strlen(raw) : 0),
-                              "success", e.code == 0);
+            (void)replace_file(&root, path, pat, rep,
+                               json_string_length(json_object_get(body, "newValue")), &e);
+        json_t *o = json_pack("{s:o, s:b}", "file",
+                              json_string_lossy(raw ? raw : "", raw ? strlen(raw) : 0), "success",
+                              e.code == 0);
         if (o && e.code)
             json_object_set_new(o, "error", json_string_lossy(e.msg, strlen(e.msg)));
         json_array_append_new(results, o);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/daytona.h"
+#include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/limits.h"
 #include "base/path.h"
@@ -71,11 +72,11 @@ static int target_open(struct http_req *req, struct target *t)
 
 struct upload {
     struct target t;
-    json_t *paths;          /* "i" -> destination, from the .path parts */
-    struct buf field;       /* value of the .path part being read */
-    char field_idx[24];     /* its index, "" when none */
+    json_t *paths;              /* "i" -> destination, from the .path parts */
+    struct buf field;           /* value of the .path part being read */
+    char field_idx[24];         /* its index, "" when none */
     char single[COVE_MAX_PATH]; /* /files/upload?path=: destination of part "file" */
-    char cur_idx[24];       /* index of the file being written */
+    char cur_idx[24];           /* index of the file being written */
     char path[COVE_MAX_PATH];
     struct fileops_writer w;
     bool writing;
@@ -281,7 +282,8 @@ int dtn_bulk_upload(struct http_req *req)
     if (n == 0)
         return http_reply_json(req, 200, json_pack("{s:O}", "files", u->files));
     json_t *first = json_array_get(u->errors, 0);
-    json_t *body = dtn_error_body(req, 400, "BAD_REQUEST", DTN_SOURCE_DAEMON, json_string_value(first));
+    json_t *body =
+        dtn_error_body(req, 400, "BAD_REQUEST", DTN_SOURCE_DAEMON, json_string_value(first));
     if (body) {
         json_object_set(body, "errors", u->errors);
         json_object_set(body, "files", u->files);
@@ -298,9 +300,9 @@ struct download {
     char boundary[40];
     struct buf pending; /* bytes to send before anything else */
     size_t pending_off;
-    int fd;             /* file being sent, or -1 */
-    uint64_t left;      /* bytes of it still to send */
-    bool closed;        /* closing delimiter queued */
+    int fd;        /* file being sent, or -1 */
+    uint64_t left; /* bytes of it still to send */
+    bool closed;   /* closing delimiter queued */
     char timestamp[40];
 };
 
@@ -322,11 +324,11 @@ static const char *mime_of(const char *path)
 {
     static const struct {
         const char *ext, *type;
-    } types[] = {{".txt", "text/plain"},        {".json", "application/json"},
-                 {".html", "text/html"},        {".py", "text/x-python"},
-                 {".js", "text/javascript"},    {".png", "image/png"},
-                 {".jpg", "image/jpeg"},        {".csv", "text/csv"},
-                 {".pdf", "application/pdf"},   {".md", "text/markdown"}};
+    } types[] = {{".txt", "text/plain"},      {".json", "application/json"},
+                 {".html", "text/html"},      {".py", "text/x-python"},
+                 {".js", "text/javascript"},  {".png", "image/png"},
+                 {".jpg", "image/jpeg"},      {".csv", "text/csv"},
+                 {".pdf", "application/pdf"}, {".md", "text/markdown"}};
     const char *dot = strrchr(path, '.');
 
     for (size_t i = 0; dot && !strchr(dot, '/') && i < sizeof(types) / sizeof(types[0]); i++)
@@ -370,10 +372,10 @@ static void append_filename(struct buf *b, const char *path)
 static void queue_error_part(struct download *d, const char *path, unsigned status,
                              const char *code, const char *msg)
 {
-    json_t *o = json_pack("{s:i, s:o, s:s, s:s, s:s, s:s, s:s}", "statusCode", (int)status,
-                          "message", json_string_lossy(msg, strlen(msg)), "code", code,
-                          "timestamp", d->timestamp, "path", "/files/bulk-download", "method",
-                          "POST", "source", DTN_SOURCE_DAEMON);
+    json_t *o =
+        json_pack("{s:i, s:o, s:s, s:s, s:s, s:s, s:s}", "statusCode", (int)status, "message",
+                  json_string_lossy(msg, strlen(msg)), "code", code, "timestamp", d->timestamp,
+                  "path", "/files/bulk-download", "method", "POST", "source", DTN_SOURCE_DAEMON);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
     buf_appendf(&d->pending, "--%s\r\nContent-Disposition: form-data; name=\"error\"; ",

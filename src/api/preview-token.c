@@ -182,8 +182,7 @@ static struct signed_token *signed_find(const char *token, int64_t now)
     return found;
 }
 
-int preview_signed_check(const char *token, char *ret_sandbox_id, size_t id_cap,
-                         uint16_t *ret_port)
+int preview_signed_check(const char *token, char *ret_sandbox_id, size_t id_cap, uint16_t *ret_port)
 {
     struct signed_token *t;
     int r = -ENOENT;

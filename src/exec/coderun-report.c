@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "exec/coderun-internal.h"
 
 #define LINE_MAX_LEN   1024
@@ -36,7 +37,7 @@ static bool next_line(const char *data, size_t len, size_t *pos, char *line, siz
 }
 
 /* Match re against s; on success copy group g (if g > 0) into out. */
-static bool re_match(const char *re, const char *s, int g, char *out, size_t cap)
+static bool rx_match(const char *re, const char *s, int g, char *out, size_t cap)
 {
     regex_t rx;
     regmatch_t m[6];
@@ -62,7 +63,7 @@ static unsigned count_of(const char *line, const char *word)
     char re[96], num[24];
 
     snprintf(re, sizeof(re), "([0-9]+) %s([^a-z]|$)", word);
-    return re_match(re, line, 1, num, sizeof(num)) ? (unsigned)strtoul(num, NULL, 10) : 0;
+    return rx_match(re, line, 1, num, sizeof(num)) ? (unsigned)strtoul(num, NULL, 10) : 0;
 }
 
 static void parse_pytest(struct coderun_tests *t, const char *out, size_t len)
@@ -72,7 +73,7 @@ static void parse_pytest(struct coderun_tests *t, const char *out, size_t len)
 
     /* The summary is the last line with a count: "1 failed, 2 passed, 1 skipped in 0.05s". */
     while (next_line(out, len, &pos, line, sizeof(line)))
-        if (re_match("[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed)", line, 0, NULL, 0) ||
+        if (rx_match("[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed)", line, 0, NULL, 0) ||
             strstr(line, "no tests ran"))
             snprintf(last, sizeof(last), "%s", line);
     if (!last[0])
@@ -92,13 +93,13 @@ static void parse_tap(struct coderun_tests *t, const char *out, size_t len)
     /* node --test's TAP trailer: "# pass 2", "# fail 1", "# skipped 0", "# todo 0", ... */
     while (next_line(out, len, &pos, line, sizeof(line))) {
         unsigned *slot = NULL;
-        if (re_match("^# pass ([0-9]+)$", line, 1, num, sizeof(num)))
+        if (rx_match("^# pass ([0-9]+)$", line, 1, num, sizeof(num)))
             slot = &t->passed;
-        else if (re_match("^# fail ([0-9]+)$", line, 1, num, sizeof(num)))
+        else if (rx_match("^# fail ([0-9]+)$", line, 1, num, sizeof(num)))
             slot = &t->failed;
-        else if (re_match("^# (skipped|todo) ([0-9]+)$", line, 2, num, sizeof(num)))
+        else if (rx_match("^# (skipped|todo) ([0-9]+)$", line, 2, num, sizeof(num)))
             slot = &t->skipped;
-        else if (re_match("^# cancelled ([0-9]+)$", line, 1, num, sizeof(num)))
+        else if (rx_match("^# cancelled ([0-9]+)$", line, 1, num, sizeof(num)))
             slot = &t->errors;
         if (slot) {
             *slot += (unsigned)strtoul(num, NULL, 10);
@@ -136,12 +137,12 @@ static void parse_junit(struct coderun_tests *t, const char *out, size_t len)
 
     /* "[         3 tests successful      ]", "[ 0 containers failed ]", ... */
     while (next_line(out, len, &pos, line, sizeof(line))) {
-        if (!re_match("^\\[ *([0-9]+) (tests|containers) ([a-z]+) *\\]", line, 1, num,
+        if (!rx_match("^\\[ *([0-9]+) (tests|containers) ([a-z]+) *\\]", line, 1, num,
                       sizeof(num)))
             continue;
         unsigned n = (unsigned)strtoul(num, NULL, 10);
         bool containers = strstr(line, "containers") != NULL;
-        re_match("^\\[ *[0-9]+ [a-z]+ ([a-z]+)", line, 1, what, sizeof(what));
+        rx_match("^\\[ *[0-9]+ [a-z]+ ([a-z]+)", line, 1, what, sizeof(what));
         t->parsed = true;
         if (containers) {
             if (!strcmp(what, "failed"))
@@ -188,30 +189,33 @@ void coderun_tests_parse(enum coderun_lang l, struct coderun_tests *t)
 
 /* ---- details ---- */
 
-/* Per language: which line names the error (group 1 or the whole line when group is 0;
- * a second group, if any, is the line number), and which line tells the line number. */
+/* Per language, tried in order: a line that names the error (msg_re; the message is group
+ * msg_group, or the whole line for 0; group line_group, if not 0, is the line number), and
+ * optionally a separate line that tells where (where_re: group 1 the file, group 2 the line;
+ * files under /usr/ and "<frozen ...>" are the runtime's, not the user's). */
 struct error_rule {
     const char *msg_re;
     int msg_group;
-    int line_group; /* in msg_re, 0 = none */
-    const char *where_re; /* a separate line with the line number in group 1 */
+    int line_group;
+    const char *where_re;
 };
 
+#define RE_JS_ERROR "^([A-Za-z_$][A-Za-z0-9_$.]*(Error|Exception)(: .*)?)$"
+#define RE_JS_WHERE "^(/[^:]*|[^ :]+):([0-9]+)$"
+
 static const struct error_rule rules[_LANG_MAX][3] = {
-    [LANG_PYTHON] = {{"^([A-Za-z_][A-Za-z0-9_.]*(: .*)?)$", 1, 0,
-                      "^ *File \"[^/\"]*(/[^u/][^\"]*|/u[^s][^\"]*)?\", line ([0-9]+)"}},
-    [LANG_JAVASCRIPT] = {{"^([A-Za-z_$][A-Za-z0-9_$.]*(Error|Exception)(: .*)?)$", 1, 0,
-                          "^(/[^:]*|[^ :]+):([0-9]+)$"}},
+    [LANG_PYTHON] = {{"^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Interrupt|Exit|Warning)(: .*)?)$",
+                      1, 0, "^ *File \"([^\"]*)\", line ([0-9]+)"}},
+    [LANG_JAVASCRIPT] = {{RE_JS_ERROR, 1, 0, RE_JS_WHERE}},
     [LANG_TYPESCRIPT] = {{"^[^ (]+\\(([0-9]+),[0-9]+\\): (error .*)$", 2, 1, NULL},
-                         {"^([A-Za-z_$][A-Za-z0-9_$.]*(Error|Exception)(: .*)?)$", 1, 0,
-                          "^(/[^:]*|[^ :]+):([0-9]+)$"}},
+                         {RE_JS_ERROR, 1, 0, RE_JS_WHERE}},
     [LANG_JAVA] = {{"^[^ ]+\\.java:([0-9]+): (error: .*)$", 2, 1, NULL},
                    {"^Exception in thread \"[^\"]*\" (.*)$", 1, 0,
-                    "^\tat [^(]*\\([^:]*\\.java:([0-9]+)\\)"}},
+                    "^\tat [^(/]*\\(([^:()]*\\.java):([0-9]+)\\)"}},
     [LANG_GO] = {{"^[^ ]+\\.go:([0-9]+):[0-9]+: (.*)$", 2, 1, NULL},
-                 {"^((panic|fatal error): .*)$", 1, 0, "^\t[^ ]*/cove-run-[^ ]*\\.go:([0-9]+)"}},
+                 {"^((panic|fatal error): .*)$", 1, 0, "^\t(/[^ ]*\\.go):([0-9]+)"}},
     [LANG_SQL] = {{"^psql:[^:]+:([0-9]+): (ERROR: +.*)$", 2, 1, NULL},
-                  {"^((Parse|Runtime) error) near line ([0-9]+): (.*)$", 0, 3, NULL}},
+                  {"^(Parse|Runtime) error near line [0-9]+: .*$", 0, 0, NULL}},
     [LANG_C] = {{"^[^ ]+:([0-9]+):[0-9]+: ((fatal )?error: .*)$", 2, 1, NULL},
                 {"^(.*undefined reference to .*)$", 1, 0, NULL}},
     [LANG_CPP] = {{"^[^ ]+:([0-9]+):[0-9]+: ((fatal )?error: .*)$", 2, 1, NULL},
@@ -220,42 +224,49 @@ static const struct error_rule rules[_LANG_MAX][3] = {
     [LANG_BASH] = {{"^[^ :]+: line ([0-9]+): (.*)$", 2, 1, NULL}},
 };
 
-/* Find the error line in one stream; returns true and fills msg and *line_no if a rule hit.
- * Python's message is the last matching line (the end of the traceback); the others take
- * the first (the first compiler error is the one that matters). */
+/* Apply one rule to b. Python's message and location are the last ones (the end of the
+ * traceback); other languages report the first (the first compiler error is the one that
+ * matters). */
+static bool apply_rule(enum coderun_lang l, const struct error_rule *ru, const struct buf *b,
+                       char *msg, size_t cap, char *where, size_t where_cap)
+{
+    char line[LINE_MAX_LEN], file[LINE_MAX_LEN], num[24];
+    bool last = l == LANG_PYTHON, found = false;
+    size_t pos = 0;
+
+    while (next_line(b->data, b->len, &pos, line, sizeof(line))) {
+        if (ru->where_re && (last || !where[0]) &&
+            rx_match(ru->where_re, line, 2, num, sizeof(num)) &&
+            rx_match(ru->where_re, line, 1, file, sizeof(file)) &&
+            strncmp(file, "/usr/", 5) != 0 && file[0] != '<')
+            snprintf(where, where_cap, "%s", num);
+        if ((found && !last) || line[0] == ' ' || line[0] == '\t')
+            continue;
+        if (!rx_match(ru->msg_re, line, ru->msg_group, msg, cap))
+            continue;
+        if (ru->msg_group == 0)
+            snprintf(msg, cap, "%s", line);
+        if (ru->line_group)
+            rx_match(ru->msg_re, line, ru->line_group, where, where_cap);
+        found = true;
+    }
+    return found;
+}
+
+/* Find the error line in one stream; *line_no is 0 when unknown. */
 static bool find_error(enum coderun_lang l, const struct buf *b, char *msg, size_t cap,
                        long *line_no)
 {
-    char line[LINE_MAX_LEN], num[24], where_no[24] = "";
-    bool found = false;
+    char where[24];
 
-    for (size_t k = 0; k < ELEMENTSOF(rules[l]) && rules[l][k].msg_re && !found; k++) {
-        const struct error_rule *ru = &rules[l][k];
-        size_t pos = 0;
-        while (next_line(b->data, b->len, &pos, line, sizeof(line))) {
-            if (ru->where_re && !(found && l != LANG_PYTHON) &&
-                re_match(ru->where_re, line, l == LANG_PYTHON || l == LANG_JAVASCRIPT ||
-                                                     l == LANG_TYPESCRIPT
-                                                 ? 2
-                                                 : 1,
-                         num, sizeof(num)) &&
-                (!where_no[0] || l == LANG_PYTHON))
-                snprintf(where_no, sizeof(where_no), "%s", num);
-            if ((found && l != LANG_PYTHON) || line[0] == ' ' || line[0] == '\t' ||
-                !strncmp(line, "Traceback", 9))
-                continue;
-            if (!re_match(ru->msg_re, line, ru->msg_group, msg, cap))
-                continue;
-            if (ru->msg_group == 0)
-                snprintf(msg, cap, "%s", line);
-            if (ru->line_group)
-                re_match(ru->msg_re, line, ru->line_group, where_no, sizeof(where_no));
-            found = true;
+    for (size_t k = 0; k < ELEMENTSOF(rules[l]) && rules[l][k].msg_re; k++) {
+        where[0] = '\0';
+        if (apply_rule(l, &rules[l][k], b, msg, cap, where, sizeof(where))) {
+            *line_no = where[0] ? strtol(where, NULL, 10) : 0;
+            return true;
         }
     }
-    if (found)
-        *line_no = where_no[0] ? strtol(where_no, NULL, 10) : 0;
-    return found;
+    return false;
 }
 
 /* The last non-blank line of b, or "" */

@@ -507,6 +507,13 @@ int coderun_run_opts(struct sandbox *sb, const struct coderun_req *req,
     return r;
 }
 
+int coderun_check(const struct coderun_req *req, const struct coderun_opts *opts,
+                  struct cove_err *err)
+{
+    struct run_ctx c = {.req = req, .opts = opts};
+    return check_request(&c, err);
+}
+
 int coderun_run(struct sandbox *sb, const struct coderun_req *req, struct coderun_result *res,
                 struct cove_err *err)
 {

@@ -108,3 +108,7 @@ void coderun_tests_parse(enum coderun_lang l, struct coderun_tests *t);
  * 0.23 seconds", "SyntaxError: invalid syntax (line 1)", "Compilation failed: ...". */
 void coderun_details(enum coderun_lang l, const struct coderun_result *r,
                      const struct coderun_tests *t, double seconds, char *buf, size_t cap);
+/* The checks coderun_run_opts starts with (language, dialect, toolchain, test support),
+ * without touching a sandbox: validate uses it to refuse a request before creating one. */
+int coderun_check(const struct coderun_req *req, const struct coderun_opts *opts,
+                  struct cove_err *err);

@@ -3,6 +3,7 @@
 #include "exec/session.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -469,4 +470,157 @@ int session_running_count(struct sandbox *sb)
 {
     struct ctl_msg m = {.type = CTL_PING};
     return ctl_simple(sb, &m, NULL, 0, NULL);
+}
+
+/* Inode of the socket listening on port, from the sandbox's /proc/net/tcp{,6}. */
+static unsigned long listen_inode(struct sandbox *sb, unsigned port)
+{
+    static const char *const files[] = {"net/tcp", "net/tcp6"};
+
+    for (size_t f = 0; f < ELEMENTSOF(files); f++) {
+        int fd = sandbox_open_proc(sb, files[f], O_RDONLY, NULL);
+        _cleanup_fclose_ FILE *fp = fd >= 0 ? fdopen(fd, "re") : NULL;
+        char line[512];
+
+        if (!fp) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+            unsigned lport, st;
+            unsigned long inode;
+            /* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s %*s %*u %*u %lu",
+                       &lport, &st, &inode) == 3 &&
+                lport == port && st == 0x0A)
+                return inode;
+        }
+    }
+    return 0;
+}
+
+static bool pid_has_socket(pid_t pid, unsigned long inode)
+{
+    char dir[64], want[64], link[64], p[128];
+    _cleanup_closedir_ DIR *d = NULL;
+
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        ssize_t n = readlink(p, link, sizeof(link) - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            if (!strcmp(link, want))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The pid of host pid `pid` inside its own PID namespace, and its host parent. */
+static int ns_pid_of(pid_t pid, pid_t *ret_nspid, pid_t *ret_ppid)
+{
+    char p[64], line[256];
+    _cleanup_fclose_ FILE *f = NULL;
+
+    snprintf(p, sizeof(p), "/proc/%d/status", pid);
+    f = fopen(p, "re");
+    if (!f)
+        return -errno;
+    *ret_nspid = 0;
+    *ret_ppid = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "PPid:", 5))
+            *ret_ppid = (pid_t)strtol(line + 5, NULL, 10);
+        if (!strncmp(line, "NSpid:", 6)) {
+            char *last = strrchr(line, '\t');
+            *ret_nspid = (pid_t)strtol(last ? last : line + 6, NULL, 10);
+        }
+    }
+    return 0;
+}
+
+struct find_ctx {
+    struct sandbox *sb;
+    unsigned long inode;
+    pid_t owner;
+    int64_t cgroup_n;
+};
+
+static int find_owner_cb(const struct session_rec *r, void *ud)
+{
+    struct find_ctx *x = ud;
+    pid_t pids[512];
+    int n =
+        cgroup_ops()->exec_pids(sandbox_id(x->sb), (uint64_t)r->cgroup_n, pids, ELEMENTSOF(pids));
+
+    for (int i = 0; i < n; i++) {
+        if (pid_has_socket(pids[i], x->inode)) {
+            x->owner = pids[i];
+            x->cgroup_n = r->cgroup_n;
+            return -1; /* found: stop */
+        }
+    }
+    return 0;
+}
+
+struct match_ctx {
+    pid_t nspids[64];
+    size_t n;
+    char cid[37];
+};
+
+static int match_cb(const struct command_rec *c, void *ud)
+{
+    struct match_ctx *m = ud;
+    for (size_t i = 0; i < m->n; i++)
+        if (c->pid == m->nspids[i])
+            snprintf(m->cid, sizeof(m->cid), "%s", c->id);
+    return 0;
+}
+
+struct sid_ctx {
+    int64_t cgroup_n;
+    char sid[SESSION_ID_MAX + 1];
+};
+
+static int sid_cb(const struct session_rec *r, void *ud)
+{
+    struct sid_ctx *x = ud;
+    if (r->cgroup_n == x->cgroup_n)
+        snprintf(x->sid, sizeof(x->sid), "%s", r->id);
+    return 0;
+}
+
+int session_find_listener(struct sandbox *sb, unsigned port, char ret_cid[37])
+{
+    struct find_ctx x = {.sb = sb, .inode = listen_inode(sb, port)};
+    struct match_ctx m = {0};
+    struct sid_ctx s = {0};
+
+    if (!x.inode)
+        return -ENOENT;
+    store_session_list(sandbox_store(), sandbox_id(sb), find_owner_cb, &x);
+    if (!x.owner)
+        return -ENOENT;
+    /* The command's own pid is the owner or one of its ancestors inside the sandbox. */
+    for (pid_t p = x.owner; p > 1 && m.n < ELEMENTSOF(m.nspids);) {
+        pid_t nspid = 0, ppid = 0;
+        if (ns_pid_of(p, &nspid, &ppid) < 0 || nspid <= 1)
+            break;
+        m.nspids[m.n++] = nspid;
+        p = ppid;
+    }
+    s.cgroup_n = x.cgroup_n;
+    store_session_list(sandbox_store(), sandbox_id(sb), sid_cb, &s);
+    if (!s.sid[0])
+        return -ENOENT;
+    store_command_list(sandbox_store(), sandbox_id(sb), s.sid, match_cb, &m);
+    if (!m.cid[0])
+        return -ENOENT;
+    snprintf(ret_cid, 37, "%s", m.cid);
+    return 0;
 }

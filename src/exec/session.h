@@ -62,3 +62,8 @@ json_t *session_list_json(struct sandbox *sb);
 int session_running_count(struct sandbox *sb);
 /* Make the sessions directory of the runtime known (called once at start). */
 void session_init(const char *state_dir);
+
+/* Which session command listens on TCP port in sb's network namespace? Finds the socket's
+ * owner among the processes of the sandbox's sessions and walks up to the command that
+ * started it. ret_cid gets the command id. -ENOENT if no session command owns it. */
+int session_find_listener(struct sandbox *sb, unsigned port, char ret_cid[37]);

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "base/cleanup.h"
 #include "base/limits.h"
 #include "base/parse.h"
+#include "exec/session.h"
 
 #define DOWN_HIGH_WATER (1u << 20)
 
@@ -92,6 +94,83 @@ void preview_url(const char *host_header, const char *id_or_token, unsigned port
     const char *colon = host_header ? strrchr(host_header, ':') : NULL;
     snprintf(buf, cap, "http://%u-%s.%s%s", port, id_or_token, conf.domain,
              colon && !strchr(colon, ']') ? colon : "");
+}
+
+/* Which session command served (sandbox, port), remembered from successful connections so
+ * that a later refusal can say that this process exited and where its logs are. */
+#define LISTENERS 256
+static struct listener {
+    char sandbox_id[33];
+    unsigned port;
+    char cid[37];
+    int64_t checked_ms;
+} listeners[LISTENERS];
+static pthread_mutex_t listeners_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct listener *listener_slot(const char *id, unsigned port, bool create)
+{
+    struct listener *oldest = &listeners[0];
+
+    for (size_t i = 0; i < LISTENERS; i++) {
+        struct listener *l = &listeners[i];
+        if (l->port == port && !strcmp(l->sandbox_id, id))
+            return l;
+        if (l->checked_ms < oldest->checked_ms)
+            oldest = l;
+    }
+    if (!create)
+        return NULL;
+    *oldest = (struct listener){.port = port};
+    snprintf(oldest->sandbox_id, sizeof(oldest->sandbox_id), "%s", id);
+    return oldest;
+}
+
+static void listener_note(struct sandbox *sb, unsigned port)
+{
+    char cid[37];
+    struct listener *l;
+    int64_t now = mono_ms();
+
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, false);
+    bool fresh = l && now - l->checked_ms < 2000;
+    pthread_mutex_unlock(&listeners_mu);
+    if (fresh || session_find_listener(sb, port, cid) < 0)
+        return;
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, true);
+    snprintf(l->cid, sizeof(l->cid), "%s", cid);
+    l->checked_ms = now;
+    pthread_mutex_unlock(&listeners_mu);
+}
+
+/* If the command that last served (sb, port) has exited, reply so and return true. */
+static bool reply_if_exited(struct http_req *req, struct sandbox *sb, unsigned port)
+{
+    struct session_cmd_status st;
+    struct listener *l;
+    char cid[37] = "";
+
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, false);
+    if (l)
+        snprintf(cid, sizeof(cid), "%s", l->cid);
+    pthread_mutex_unlock(&listeners_mu);
+    if (!cid[0] || session_command_status(sb, cid, &st, NULL) < 0 || st.running)
+        return false;
+    http_reply_error(req, 502, "PROCESS_EXITED",
+                     "the process that listened on port %u (session command %s) has exited "
+                     "%s %d; its logs: GET /v1/sandboxes/%s/commands/%s/logs",
+                     port, cid, st.signal ? "by signal" : "with code",
+                     st.signal ? st.signal : st.exit_code, sandbox_id(sb), cid);
+    return true;
 }
 
 struct pv {
@@ -464,6 +543,8 @@ int preview_prepare(struct http_req *req)
             return http_reply_error(req, 503, "SANDBOX_STOPPED", "sandbox '%s' stopped",
                                     v->sandbox_id),
                    r;
+        if (reply_if_exited(req, v->sb, v->port))
+            return -ECONNREFUSED;
         return http_reply_error(req, 502, "PORT_NOT_LISTENING",
                                 "nothing listens on port %u in sandbox '%s' (waited %u s). If "
                                 "a session command served it, check its status and logs: GET "
@@ -471,6 +552,7 @@ int preview_prepare(struct http_req *req)
                                 v->port, v->sandbox_id, conf.wait_s, v->sandbox_id),
                r;
     }
+    listener_note(v->sb, v->port);
     v->ws = up && !strcasecmp(up, "websocket");
     if (v->ws)
         return 0;

@@ -188,6 +188,14 @@ static int v1_exec_destroy(const char *id, uint64_t n)
     return cg_rmdir_retry(p);
 }
 
+static int v1_exec_pids(const char *id, uint64_t n, pid_t *out, size_t cap)
+{
+    char p[300];
+
+    v1_exec_path(p, sizeof(p), id, n);
+    return cg_read_pids(p, out, cap);
+}
+
 static int v1_oom_kills(const char *id, uint64_t *ret)
 {
     char p[256];
@@ -234,6 +242,7 @@ const struct cgroup_ops cgroup_v1_ops = {
     .exec_create = v1_exec_create,
     .exec_kill = v1_exec_kill,
     .exec_destroy = v1_exec_destroy,
+    .exec_pids = v1_exec_pids,
     .oom_kills = v1_oom_kills,
     .count_procs = v1_count_procs,
     .count_sandboxes = v1_count_sandboxes,

@@ -148,6 +148,14 @@ static int v2_exec_destroy(const char *id, uint64_t n)
     return cg_rmdir_retry(p);
 }
 
+static int v2_exec_pids(const char *id, uint64_t n, pid_t *out, size_t cap)
+{
+    char p[300];
+
+    exec_path(p, sizeof(p), id, n);
+    return cg_read_pids(p, out, cap);
+}
+
 static int v2_oom_kills(const char *id, uint64_t *ret)
 {
     char p[256];
@@ -193,6 +201,7 @@ const struct cgroup_ops cgroup_v2_ops = {
     .exec_create = v2_exec_create,
     .exec_kill = v2_exec_kill,
     .exec_destroy = v2_exec_destroy,
+    .exec_pids = v2_exec_pids,
     .oom_kills = v2_oom_kills,
     .count_procs = v2_count_procs,
     .count_sandboxes = v2_count_sandboxes,

@@ -82,6 +82,24 @@ int cg_count_lines(const char *dir, const char *file, uint64_t *ret)
     return 0;
 }
 
+int cg_read_pids(const char *dir, pid_t *out, size_t cap)
+{
+    char buf[65536];
+    size_t n = 0;
+    int r = cg_read(dir, "cgroup.procs", buf, sizeof(buf));
+
+    if (r < 0)
+        return r;
+    for (char *p = buf; *p && n < cap;) {
+        long v = strtol(p, &p, 10);
+        if (v > 0)
+            out[n++] = (pid_t)v;
+        while (*p == '\n')
+            p++;
+    }
+    return (int)n;
+}
+
 /* rmdir can fail with EBUSY for a moment after the last process died (it is still being
  * released); retry for up to one second. */
 int cg_rmdir_retry(const char *dir)

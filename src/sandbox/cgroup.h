@@ -33,6 +33,8 @@ struct cgroup_ops {
     /* SIGKILL every process of command group n and wait until it is empty. */
     int (*exec_kill)(const char *id, uint64_t n);
     int (*exec_destroy)(const char *id, uint64_t n);
+    /* Host pids in command group n (at most cap); returns the count or -errno. */
+    int (*exec_pids)(const char *id, uint64_t n, pid_t *out, size_t cap);
     /* Number of OOM kills so far in the sandbox. */
     int (*oom_kills)(const char *id, uint64_t *ret);
     /* Number of processes in the sandbox (all groups). */
@@ -54,3 +56,4 @@ int cg_read(const char *dir, const char *file, char *buf, size_t cap);
 int cg_read_key(const char *dir, const char *file, const char *key, uint64_t *ret);
 int cg_count_lines(const char *dir, const char *file, uint64_t *ret);
 int cg_rmdir_retry(const char *dir);
+int cg_read_pids(const char *dir, pid_t *out, size_t cap);

@@ -44,13 +44,13 @@ enum ctl_type {
 };
 
 /* SPAWN flags */
-#define CTL_F_CGROUP_FD (1u << 0) /* a 4th fd: cgroup.procs to join before exec */
-#define CTL_F_DETACHED  (1u << 1) /* keep running if the connection closes */
-#define CTL_F_AS_ROOT   (1u << 2) /* run as uid 0 of the sandbox (never for user code) */
-#define CTL_F_PTY       (1u << 3) /* stdin is a pty slave: make it the controlling tty */
-#define CTL_F_LOG       (1u << 4) /* init copies output into log files (see above) */
+#define CTL_F_CGROUP_FD  (1u << 0) /* a 4th fd: cgroup.procs to join before exec */
+#define CTL_F_DETACHED   (1u << 1) /* keep running if the connection closes */
+#define CTL_F_AS_ROOT    (1u << 2) /* run as uid 0 of the sandbox (never for user code) */
+#define CTL_F_PTY        (1u << 3) /* stdin is a pty slave: make it the controlling tty */
+#define CTL_F_LOG        (1u << 4) /* init copies output into log files (see above) */
 #define CTL_F_STDIN_PIPE (1u << 5) /* with CTL_F_LOG: stdin is a pipe fed by INPUT */
-#define CTL_F_EOF       (1u << 6) /* INPUT: close stdin after the data */
+#define CTL_F_EOF        (1u << 6) /* INPUT: close stdin after the data */
 
 /* Per-stream cap of a logged command's output; beyond it output is read and dropped. */
 #define CTL_LOG_CAP (64u << 20)

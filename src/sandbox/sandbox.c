@@ -668,6 +668,11 @@ static int open_init_path(struct sandbox *sb, const char *what, int flags, struc
     return fd;
 }
 
+int sandbox_open_proc(struct sandbox *sb, const char *what, int flags, struct cove_err *err)
+{
+    return open_init_path(sb, what, flags, err);
+}
+
 int sandbox_root_fd(struct sandbox *sb, struct cove_err *err)
 {
     return open_init_path(sb, "root", O_PATH | O_DIRECTORY, err);
@@ -851,6 +856,19 @@ static void sweep(void)
         if (idle) {
             log_info("sandbox %s: idle for %d min, stopping", sb->rec.id, sb->rec.auto_stop_min);
             sandbox_stop(sb, NULL);
+        }
+        /* Auto-delete (Daytona's autoDeleteInterval): minutes after it stopped; 0 = at once. */
+        pthread_mutex_lock(&sb->lock);
+        bool expired = sb->state == SANDBOX_STOPPED && !sb->removed &&
+                       sb->rec.auto_delete_min >= 0 &&
+                       now - sb->rec.updated_at >= (int64_t)sb->rec.auto_delete_min * 60000;
+        pthread_mutex_unlock(&sb->lock);
+        if (expired) {
+            log_info("sandbox %s: stopped for %d min, auto-deleting", sb->rec.id,
+                     sb->rec.auto_delete_min);
+            sandbox_delete(sb, NULL);
+            sandbox_unref(sb);
+            continue;
         }
         store_sandbox_touch(rt.st, sb->rec.id, atomic_load(&sb->last_activity));
         sandbox_unref(sb);

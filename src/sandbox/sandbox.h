@@ -93,6 +93,8 @@ int sandbox_ctl_connect(struct sandbox *sb, struct cove_err *err);
 uint64_t sandbox_next_exec(struct sandbox *sb);
 /* An O_PATH fd on the sandbox's root directory as its processes see it. */
 int sandbox_root_fd(struct sandbox *sb, struct cove_err *err);
+/* Open /proc/<init>/<what> of a started sandbox (e.g. "net/tcp"). */
+int sandbox_open_proc(struct sandbox *sb, const char *what, int flags, struct cove_err *err);
 /* An fd on the sandbox's network namespace (for opening sockets inside it). */
 int sandbox_netns_fd(struct sandbox *sb, struct cove_err *err);
 /* Host uid/gid of the sandbox user. */
