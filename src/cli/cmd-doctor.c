@@ -5,9 +5,13 @@
  * client (which it may ignore) and an object to put its findings in for --json, prints
  * its own text lines otherwise, and returns an exit code. All checks run; doctor exits with
  * the first failure's code. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/common.h"
+#include "sandbox/hostcheck.h"
 
 struct doctor_check {
     const char *name;
@@ -37,9 +41,32 @@ static int check_daemon(struct cli_client *c, json_t *report)
     return status && !strcmp(status, "ok") ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
+/* The same host check as `coved --check`, run on this machine (meaningful where coved runs). */
+static int check_local_host(struct cli_client *c, json_t *report)
+{
+    bool ok;
+
+    if (arg_json) {
+        /* check_host prints text; keep --json output clean by reporting only the verdict */
+        int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        fflush(stdout);
+        dup2(devnull, STDOUT_FILENO);
+        ok = check_host("/var/lib/cove");
+        fflush(stdout);
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+        close(devnull);
+    } else {
+        printf("host checks (this machine):\n");
+        ok = check_host("/var/lib/cove");
+    }
+    json_object_set_new(report, "ok", json_boolean(ok));
+    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
 static const struct doctor_check doctor_checks[] = {
     {"daemon", check_daemon},
-    /* Host checks go here, e.g. {"host", check_host}. */
+    {"host", check_local_host},
 };
 
 static int run(const struct cli_command *cmd, int argc, char **argv)
