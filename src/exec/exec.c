@@ -1,7 +1,11 @@
 /* exec: one command, start to finish.
  *
- * coved creates a cgroup for the command, pipes for its stdio, and asks the sandbox's init
- * over the control socket to spawn it (passing the pipe ends and the cgroup's procs file).
+ * coved creates pipes for the command's stdio and asks the sandbox's init over the control
+ * socket to spawn it under a reaper (CTL_F_REAPER): a subreaper that owns the command's whole
+ * process tree, so a timeout (SIGTERM to the reaper) ends everything the command started,
+ * setsid()ed and double-forked processes included, and when the command exits the reaper ends
+ * whatever it left behind. This needs no per-command cgroup: on cgroup v1 hosts moving a
+ * process between cgroups costs an RCU grace period (~12 ms here) after any idle moment.
  * It then multiplexes stdin, stdout, stderr and the control connection in one poll loop:
  * output beyond the cap is read and dropped (so the writer never blocks) and flagged; the
  * wall-clock deadline kills the whole cgroup; when init reports the exit, anything the
@@ -9,6 +13,7 @@
  * OOM kills are detected from the sandbox's memory cgroup counter. */
 #include "exec/exec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +28,7 @@
 
 #include "base/cleanup.h"
 #include "base/limits.h"
+#include "base/log.h"
 #include "json/json-util.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl.h"
@@ -47,10 +53,10 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int send_spawn(int ctl, const struct exec_req *req, char **envp, const int fds[4],
+static int send_spawn(int ctl, const struct exec_req *req, char **envp, const int fds[3],
                       struct cove_err *err)
 {
-    struct ctl_msg m = {.type = CTL_SPAWN, .flags = CTL_F_CGROUP_FD};
+    struct ctl_msg m = {.type = CTL_SPAWN, .flags = CTL_F_REAPER};
     _cleanup_free_ char *payload = NULL;
     size_t len;
     int r;
@@ -59,7 +65,7 @@ static int send_spawn(int ctl, const struct exec_req *req, char **envp, const in
     if (r < 0)
         return cove_err_set(err, r == -E2BIG ? -E2BIG : r,
                             "command line and environment exceed %u bytes", CTL_MAX_PAYLOAD);
-    r = ctl_send(ctl, &m, payload, len, fds, 4);
+    r = ctl_send(ctl, &m, payload, len, fds, 3);
     if (r < 0)
         return cove_err_errno(err, -r, "send command to sandbox");
     return 0;
@@ -98,17 +104,102 @@ static const char *stage_text(int stage)
     }
 }
 
+/* Host pid of the process whose pid inside the sandbox is nspid, looking at the children of
+ * host pid parent. 0 if none. */
+static pid_t host_child_by_nspid(pid_t parent, pid_t nspid)
+{
+    char path[64], buf[16384], line[256];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    for (char *p = buf; *p;) {
+        long pid = strtol(p, &p, 10);
+        if (pid <= 0)
+            break;
+        snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+        FILE *f = fopen(path, "re");
+        while (f && fgets(line, sizeof(line), f)) {
+            if (!strncmp(line, "NSpid:", 6)) {
+                char *last = strrchr(line, '\t');
+                if (last && strtol(last, NULL, 10) == nspid) {
+                    fclose(f);
+                    return (pid_t)pid;
+                }
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    return 0;
+}
+
+/* SIGKILL every descendant of host pid root (not root itself), depth first. Called with the
+ * sandbox frozen, so the tree cannot change under us; the kills land on thaw. */
+static void kill_descendants(pid_t root, int depth)
+{
+    char path[64], buf[16384];
+    ssize_t n;
+    int fd;
+
+    if (depth > 4096)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/task", root);
+    _cleanup_closedir_ DIR *d = opendir(path);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/children", root, de->d_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        for (char *p = buf; *p;) {
+            long pid = strtol(p, &p, 10);
+            if (pid <= 0)
+                break;
+            kill((pid_t)pid, SIGKILL);
+            kill_descendants((pid_t)pid, depth + 1);
+        }
+    }
+}
+
+/* The timeout: freeze the sandbox so nothing can fork, kill the command's whole tree below
+ * its reaper, thaw. The reaper then reaps them and reports the command's status. Freezing
+ * stops the sandbox's other processes for the few milliseconds this takes. */
+static void kill_command_tree(struct sandbox *sb, pid_t reaper_nspid)
+{
+    const struct cgroup_ops *cg = cgroup_ops();
+    pid_t init = sandbox_init_pid(sb), reaper = init ? host_child_by_nspid(init, reaper_nspid) : 0;
+
+    if (!reaper)
+        return;
+    if (cg->sandbox_freeze(sandbox_id(sb), true) < 0)
+        log_warn("sandbox %s: freeze for a timeout kill did not complete", sandbox_id(sb));
+    kill_descendants(reaper, 0);
+    cg->sandbox_freeze(sandbox_id(sb), false);
+}
+
 int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result *res,
              struct cove_err *err)
 {
     const struct cgroup_ops *cg = cgroup_ops();
     const char *id = sandbox_id(sb);
-    _cleanup_close_ int ctl = -EBADF, procs = -EBADF, in_r = -EBADF, in_w = -EBADF, out_r = -EBADF,
-                        out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
-    uint64_t n, oom_before = 0, oom_after = 0;
+    _cleanup_close_ int ctl = -EBADF, in_r = -EBADF, in_w = -EBADF, out_r = -EBADF, out_w = -EBADF,
+                        err_r = -EBADF, err_w = -EBADF;
+    uint64_t oom_before = 0, oom_after = 0;
     int64_t t0, deadline;
     size_t stdin_off = 0;
-    bool exited = false, killed_rest = false;
+    bool exited = false;
+    pid_t reaper = 0;
     struct ctl_msg m;
     char **envp = NULL;
     int p[2], r, status = 0;
@@ -116,10 +207,6 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
     ctl = sandbox_ctl_connect(sb, err);
     if (ctl < 0)
         return ctl;
-    n = sandbox_next_exec(sb);
-    r = cg->exec_create(id, n, &procs);
-    if (r < 0)
-        return cove_err_errno(err, -r, "create the command's cgroup");
     if (pipe2(p, O_CLOEXEC) < 0)
         goto fail_errno;
     out_r = p[0], out_w = p[1];
@@ -147,11 +234,10 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
     sandbox_busy(sb, 1);
     t0 = mono_us();
     deadline = req->timeout_ms ? t0 + (int64_t)req->timeout_ms * 1000 : INT64_MAX;
-    r = send_spawn(ctl, req, envp, (int[]){in_r, out_w, err_w, procs}, err);
+    r = send_spawn(ctl, req, envp, (int[]){in_r, out_w, err_w}, err);
     in_r = safe_close(in_r);
     out_w = safe_close(out_w);
     err_w = safe_close(err_w);
-    procs = safe_close(procs);
     if (r < 0)
         goto out_busy;
 
@@ -179,6 +265,7 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
                          stage_text(m.stage), m.text);
         goto out_busy;
     }
+    reaper = m.pid;
 
     while (!exited || out_r >= 0 || err_r >= 0) {
         struct pollfd pfd[4];
@@ -187,17 +274,17 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
         int timeout;
 
         if (now >= deadline && !res->timed_out) {
+            /* The reaper kills the whole tree and then reports the command's status. */
+            struct ctl_msg sig = {.type = CTL_SIGNAL, .pid = reaper, .status = SIGTERM};
             res->timed_out = true;
-            cg->exec_kill(id, n);
-            killed_rest = true;
+            kill_command_tree(sb, reaper);
+            if (ctl_send(ctl, &sig, NULL, 0, NULL, 0) < 0) {
+                r = cove_err_set(err, -EIO, "lost the connection to the sandbox (stopped?)");
+                goto out_busy;
+            }
         }
         timeout =
             deadline == INT64_MAX || res->timed_out ? -1 : (int)((deadline - now + 999) / 1000);
-        if (exited && !killed_rest) {
-            /* The command is gone; whatever still holds its pipes is a background process
-             * it left behind. Read what is buffered, then end them. */
-            timeout = 0;
-        }
         if (!exited)
             pfd[k++] = (struct pollfd){.fd = ctl, .events = POLLIN};
         if (out_r >= 0)
@@ -210,11 +297,6 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
         if (pr < 0 && errno != EINTR) {
             r = cove_err_errno(err, errno, "poll");
             goto out_busy;
-        }
-        if (pr == 0 && exited && !killed_rest) {
-            cg->exec_kill(id, n);
-            killed_rest = true;
-            continue;
         }
         for (nfds_t i = 0; i < k; i++) {
             if (!pfd[i].revents)
@@ -254,7 +336,6 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
 out_busy:
     sandbox_busy(sb, -1);
 out:
-    cg->exec_destroy(id, n);
     for (size_t i = 0; envp && envp[i]; i++)
         free(envp[i]);
     free(envp);

@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +95,85 @@ static void child(const struct ctl_msg *req, const int *fds, int nfds, const cha
     fail(pipe_fd, CTL_STAGE_EXEC);
 }
 
+static volatile sig_atomic_t reaper_kill;
+
+static void reaper_on_term(int sig)
+{
+    reaper_kill = 1;
+}
+
+/* SIGKILL every direct child; orphans of killed processes are reparented to us (we are a
+ * subreaper) and show up as children on the next round. */
+static void kill_children(void)
+{
+    char path[64], buf[8192];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", getpid());
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    for (char *p = buf; *p;) {
+        long pid = strtol(p, &p, 10);
+        if (pid > 1)
+            kill((pid_t)pid, SIGKILL);
+        while (*p == ' ')
+            p++;
+        if (pid <= 0)
+            break;
+    }
+}
+
+/* The reaper (CTL_F_REAPER): see ctl-proto.h. Runs as the sandbox's root but never runs
+ * sandbox code itself, and holds no descriptor of init's. */
+static __attribute__((noreturn)) void reaper(const struct ctl_msg *req, const int *fds, int nfds,
+                                             const char *cwd, char **argv, char **envp,
+                                             const struct ctl_init_config *cfg, int pipe_fd)
+{
+    struct sigaction sa = {.sa_handler = reaper_on_term}; /* no SA_RESTART: wait wakes up */
+    sigset_t none;
+    int status = 0, st;
+    bool have = false;
+    pid_t c;
+
+    if (setsid() < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        fail(pipe_fd, CTL_STAGE_FORK);
+    sigaction(SIGTERM, &sa, NULL);
+    c = fork();
+    if (c < 0)
+        fail(pipe_fd, CTL_STAGE_FORK);
+    if (c == 0)
+        child(req, fds, nfds, cwd, argv, envp, cfg, pipe_fd);
+    /* Drop everything: the command's pipes must reach EOF when the command tree is gone. */
+    syscall(SYS_close_range, 0, ~0U, 0);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (;;) {
+        if (reaper_kill || have)
+            kill_children();
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: the whole tree is gone */
+        }
+        if (p == c) {
+            status = st;
+            have = true;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        signal(WTERMSIG(status), SIG_DFL);
+        kill(getpid(), WTERMSIG(status));
+        _exit(128 + WTERMSIG(status));
+    }
+    _exit(have ? WEXITSTATUS(status) : 127);
+}
+
 pid_t init_spawn(const struct ctl_msg *req, const char *payload, const int *fds, int nfds,
                  const struct ctl_init_config *cfg, int *stage, char *msg, size_t msgsz)
 {
@@ -122,6 +204,8 @@ pid_t init_spawn(const struct ctl_msg *req, const char *payload, const int *fds,
     pid = fork();
     if (pid == 0) {
         close(p[0]);
+        if (req->flags & CTL_F_REAPER)
+            reaper(req, fds, nfds, cwd, argv, envp, cfg, p[1]);
         child(req, fds, nfds, cwd, argv, envp, cfg, p[1]);
     }
     r = pid < 0 ? -errno : 0;

@@ -37,6 +37,7 @@ struct conn {
     int fd;
     pid_t child; /* 0 = none yet */
     bool detached;
+    bool reaper;
 };
 
 static struct conn conns[MAX_CONNS];
@@ -63,9 +64,9 @@ static void conn_close(size_t i)
 {
     struct conn *c = &conns[i];
 
+    /* The client went away: end what it started. A reaper ends its whole tree on SIGTERM. */
     if (c->child > 0 && !c->detached)
-        kill(-c->child, SIGKILL); /* the command's process group; setsid()ed descendants are
-                                     handled by coved through the exec cgroup */
+        kill(c->reaper ? c->child : -c->child, c->reaper ? SIGTERM : SIGKILL);
     close(c->fd);
     conns[i] = conns[--n_conns];
 }
@@ -146,6 +147,7 @@ static void handle_request(size_t i)
         }
         c->child = pid;
         c->detached = (req.flags & (CTL_F_DETACHED | CTL_F_LOG)) != 0;
+        c->reaper = (req.flags & CTL_F_REAPER) != 0;
         reply(c->fd, CTL_SPAWNED, pid, 0, 0, 0, NULL);
         break;
     }
@@ -186,11 +188,12 @@ static void serve(int listen_fd, int sig_fd)
         for (size_t i = 0; i < n_conns; i++)
             pfd[i + 2] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
         njob = jobs_fill(pfd + n_conns + 2, 2 * 256);
-        if (poll(pfd, n_conns + 2 + njob, -1) < 0) {
+        if (poll(pfd, n_conns + 2 + njob, jobs_poll_timeout()) < 0) {
             if (errno == EINTR)
                 continue;
             _exit(1);
         }
+        jobs_expire();
         if (pfd[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(sig_fd, &si, sizeof(si)) == sizeof(si))

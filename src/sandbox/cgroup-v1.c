@@ -188,6 +188,23 @@ static int v1_exec_destroy(const char *id, uint64_t n)
     return cg_rmdir_retry(p);
 }
 
+static int v1_sandbox_freeze(const char *id, bool frozen)
+{
+    char p[256], st[32];
+    int r;
+
+    path_of(p, sizeof(p), "freezer", id);
+    r = cg_write(p, "freezer.state", frozen ? "FROZEN" : "THAWED");
+    if (r < 0 || !frozen)
+        return r;
+    for (int i = 0; i < 2000; i++) {
+        if (cg_read(p, "freezer.state", st, sizeof(st)) < 0 || !strncmp(st, "FROZEN", 6))
+            return 0;
+        nanosleep(&(struct timespec){0, 50000}, NULL);
+    }
+    return -ETIMEDOUT;
+}
+
 static int v1_exec_pids(const char *id, uint64_t n, pid_t *out, size_t cap)
 {
     char p[300];
@@ -243,6 +260,7 @@ const struct cgroup_ops cgroup_v1_ops = {
     .exec_kill = v1_exec_kill,
     .exec_destroy = v1_exec_destroy,
     .exec_pids = v1_exec_pids,
+    .sandbox_freeze = v1_sandbox_freeze,
     .oom_kills = v1_oom_kills,
     .count_procs = v1_count_procs,
     .count_sandboxes = v1_count_sandboxes,

@@ -148,6 +148,24 @@ static int v2_exec_destroy(const char *id, uint64_t n)
     return cg_rmdir_retry(p);
 }
 
+static int v2_sandbox_freeze(const char *id, bool frozen)
+{
+    char p[256];
+    uint64_t state = 0;
+    int r;
+
+    path_of(p, sizeof(p), id);
+    r = cg_write(p, "cgroup.freeze", frozen ? "1" : "0");
+    if (r < 0 || !frozen)
+        return r;
+    for (int i = 0; i < 2000; i++) {
+        if (cg_read_key(p, "cgroup.events", "frozen", &state) < 0 || state)
+            return 0;
+        nanosleep(&(struct timespec){0, 50000}, NULL);
+    }
+    return -ETIMEDOUT;
+}
+
 static int v2_exec_pids(const char *id, uint64_t n, pid_t *out, size_t cap)
 {
     char p[300];
@@ -202,6 +220,7 @@ const struct cgroup_ops cgroup_v2_ops = {
     .exec_kill = v2_exec_kill,
     .exec_destroy = v2_exec_destroy,
     .exec_pids = v2_exec_pids,
+    .sandbox_freeze = v2_sandbox_freeze,
     .oom_kills = v2_oom_kills,
     .count_procs = v2_count_procs,
     .count_sandboxes = v2_count_sandboxes,

@@ -35,6 +35,8 @@ struct cgroup_ops {
     int (*exec_destroy)(const char *id, uint64_t n);
     /* Host pids in command group n (at most cap); returns the count or -errno. */
     int (*exec_pids)(const char *id, uint64_t n, pid_t *out, size_t cap);
+    /* Freeze (or thaw) every process of the sandbox; returns once the state is reached. */
+    int (*sandbox_freeze)(const char *id, bool frozen);
     /* Number of OOM kills so far in the sandbox. */
     int (*oom_kills)(const char *id, uint64_t *ret);
     /* Number of processes in the sandbox (all groups). */

@@ -13,7 +13,9 @@
  *         cgroup.procs, status file. init runs the command on pipes it reads itself, appends
  *         up to CTL_LOG_CAP bytes per stream to the log files (opened by coved on the host),
  *         and writes {"exit_code":N,"signal":S} to the status file when the command exits.
- *         Everything is owned by init, so the command and its logs outlive coved.
+ *         Everything is owned by init, so the command and its logs outlive coved. `status`
+ *         is a timeout in ms (0 = none); at it init SIGKILLs the command's process group and
+ *         adds "timed_out":true to the status.
  * INPUT   coved -> init  {pid} payload: bytes for the stdin of a CTL_F_STDIN_PIPE command;
  *         CTL_F_EOF closes it. Reply OK {status = bytes taken} or ERROR.
  * SIGNAL  coved -> init  {pid, sig}: kill(-pid (its process group), sig); reply OK/ERROR.
@@ -51,6 +53,12 @@ enum ctl_type {
 #define CTL_F_LOG        (1u << 4) /* init copies output into log files (see above) */
 #define CTL_F_STDIN_PIPE (1u << 5) /* with CTL_F_LOG: stdin is a pipe fed by INPUT */
 #define CTL_F_EOF        (1u << 6) /* INPUT: close stdin after the data */
+
+/* SPAWN: run the command under a reaper process: a child subreaper that owns the command's
+ * whole process tree. When the command exits, or when the reaper gets SIGTERM (a timeout), it
+ * kills every remaining descendant, setsid()ed and double-forked ones included, and then
+ * exits with the command's own wait status. No cgroup migration is needed for this. */
+#define CTL_F_REAPER (1u << 7)
 
 /* Per-stream cap of a logged command's output; beyond it output is read and dropped. */
 #define CTL_LOG_CAP (64u << 20)

@@ -58,6 +58,7 @@ static struct {
     char state_dir[512];
     char cgroup_root[128];
     uint32_t uid_base;
+    int64_t autostop_unit_ms;
     struct store *st;
     int init_fd;
     int seccomp_fd;
@@ -668,6 +669,14 @@ static int open_init_path(struct sandbox *sb, const char *what, int flags, struc
     return fd;
 }
 
+pid_t sandbox_init_pid(struct sandbox *sb)
+{
+    pthread_mutex_lock(&sb->lock);
+    pid_t p = sb->state == SANDBOX_STARTED ? sb->init_pid : 0;
+    pthread_mutex_unlock(&sb->lock);
+    return p;
+}
+
 int sandbox_open_proc(struct sandbox *sb, const char *what, int flags, struct cove_err *err)
 {
     return open_init_path(sb, what, flags, err);
@@ -841,7 +850,8 @@ static void sweep(void)
             struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
             died = poll(&pfd, 1, 0) > 0;
             idle = sb->rec.auto_stop_min > 0 && atomic_load(&sb->busy) == 0 &&
-                   now - atomic_load(&sb->last_activity) > (int64_t)sb->rec.auto_stop_min * 60000;
+                   now - atomic_load(&sb->last_activity) >
+                       (int64_t)sb->rec.auto_stop_min * rt.autostop_unit_ms;
         }
         if (died) {
             log_warn("sandbox %s: init exited unexpectedly", sb->rec.id);
@@ -893,6 +903,7 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
 
     snprintf(rt.state_dir, sizeof(rt.state_dir), "%s", cfg->state_dir);
     rt.uid_base = cfg->uid_base;
+    rt.autostop_unit_ms = cfg->autostop_unit_ms ? cfg->autostop_unit_ms : 60000;
     rt.st = st;
     if (chmod(cfg->state_dir, 0711) < 0)
         return cove_err_errno(err, errno, "chmod %s", cfg->state_dir);

@@ -57,9 +57,10 @@ int sandbox_string_map_valid(json_t *obj, const char *what, size_t max_n, size_t
 struct runtime_config {
     const char *state_dir;
     const char *cgroup_root;
-    const char *init_path; /* cove-init binary */
-    uint32_t uid_base;     /* first host uid of sandbox ranges */
-    unsigned disk_warm;    /* pooled disks kept ready */
+    const char *init_path;     /* cove-init binary */
+    uint32_t uid_base;         /* first host uid of sandbox ranges */
+    unsigned disk_warm;        /* pooled disks kept ready */
+    uint32_t autostop_unit_ms; /* length of an auto-stop "minute" (tests shorten it); 0: 60000 */
 };
 
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err);
@@ -93,6 +94,8 @@ int sandbox_ctl_connect(struct sandbox *sb, struct cove_err *err);
 uint64_t sandbox_next_exec(struct sandbox *sb);
 /* An O_PATH fd on the sandbox's root directory as its processes see it. */
 int sandbox_root_fd(struct sandbox *sb, struct cove_err *err);
+/* Host pid of the sandbox's init, 0 when not running. */
+pid_t sandbox_init_pid(struct sandbox *sb);
 /* Open /proc/<init>/<what> of a started sandbox (e.g. "net/tcp"). */
 int sandbox_open_proc(struct sandbox *sb, const char *what, int flags, struct cove_err *err);
 /* An fd on the sandbox's network namespace (for opening sockets inside it). */
