@@ -29,6 +29,7 @@ static const char *arg_cgroup_root = "cove";
 static const char *arg_init;
 static uint32_t arg_uid_base = 1000000000u;
 static uint32_t arg_disk_warm = 4;
+static uint32_t arg_autostop_unit_ms = 60000; /* hidden: tests shorten auto-stop's minute */
 static int arg_ready_fd = -1;
 static const char *arg_preview_domain = "localhost";
 static uint32_t arg_preview_wait = 10;
@@ -247,7 +248,9 @@ static int run(void)
                                 .cgroup_root = arg_cgroup_root,
                                 .init_path = init_path,
                                 .uid_base = arg_uid_base,
-                                .disk_warm = arg_disk_warm};
+                                .disk_warm = arg_disk_warm,
+                                .init_warm = arg_disk_warm ? 2 : 0,
+                                .autostop_unit_ms = arg_autostop_unit_ms};
     struct http_config hc = {.routes = api_routes,
                              .n_routes = api_n_routes,
                              .auth = api_auth,
@@ -346,6 +349,7 @@ int main(int argc, char **argv)
                                          {"disk-warm", required_argument, NULL, 'w'},
                                          {"preview-domain", required_argument, NULL, 'P'},
                                          {"preview-wait", required_argument, NULL, 'W'},
+                                         {"autostop-unit-ms", required_argument, NULL, 'A'},
                                          {"check", no_argument, NULL, 'C'},
                                          {"debug", no_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
@@ -402,6 +406,12 @@ int main(int argc, char **argv)
         case 'W':
             if (parse_u32_range(optarg, 0, 300, &arg_preview_wait) < 0) {
                 fprintf(stderr, "coved: --preview-wait must be 0..300 seconds\n");
+                return 2;
+            }
+            break;
+        case 'A':
+            if (parse_u32_range(optarg, 100, 60000, &arg_autostop_unit_ms) < 0) {
+                fprintf(stderr, "coved: --autostop-unit-ms must be 100..60000\n");
                 return 2;
             }
             break;

@@ -49,10 +49,16 @@ static int v1_sandbox_create(const char *id, const struct cgroup_limits *l, stru
     }
     path_of(p, sizeof(p), "memory", id);
     snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory_bytes);
+    /* memory+swap may never be below memory: raising needs memsw first, lowering memory
+     * first. Try one order, then the other; memsw exists only with swap accounting. */
     r = cg_write(p, "memory.limit_in_bytes", v);
+    if (r == -EINVAL) {
+        (void)cg_write(p, "memory.memsw.limit_in_bytes", v);
+        r = cg_write(p, "memory.limit_in_bytes", v);
+    }
     if (r < 0)
         return cove_err_errno(err, -r, "set memory limit");
-    (void)cg_write(p, "memory.memsw.limit_in_bytes", v); /* only with swap accounting */
+    (void)cg_write(p, "memory.memsw.limit_in_bytes", v);
     (void)cg_write(p, "memory.swappiness", "0");
     path_of(p, sizeof(p), "pids", id);
     snprintf(v, sizeof(v), "%u", l->pids);
@@ -66,6 +72,19 @@ static int v1_sandbox_create(const char *id, const struct cgroup_limits *l, stru
         r = cg_write(p, "cpu.cfs_quota_us", v);
     if (r < 0)
         return cove_err_errno(err, -r, "set cpu quota");
+    return 0;
+}
+
+static int v1_sandbox_rename(const char *from, const char *to)
+{
+    char a[256], b[256];
+
+    for (size_t i = 0; i < ELEMENTSOF(ctrls); i++) {
+        path_of(a, sizeof(a), ctrls[i], from);
+        path_of(b, sizeof(b), ctrls[i], to);
+        if (rename(a, b) < 0)
+            return -errno;
+    }
     return 0;
 }
 
@@ -254,6 +273,7 @@ static int v1_count_sandboxes(uint64_t *ret)
 const struct cgroup_ops cgroup_v1_ops = {
     .name = "v1",
     .sandbox_create = v1_sandbox_create,
+    .sandbox_rename = v1_sandbox_rename,
     .sandbox_attach = v1_sandbox_attach,
     .sandbox_destroy = v1_sandbox_destroy,
     .exec_create = v1_exec_create,

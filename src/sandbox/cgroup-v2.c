@@ -65,6 +65,15 @@ static int v2_sandbox_create(const char *id, const struct cgroup_limits *l, stru
     return 0;
 }
 
+static int v2_sandbox_rename(const char *from, const char *to)
+{
+    char a[256], b[256];
+
+    path_of(a, sizeof(a), from);
+    path_of(b, sizeof(b), to);
+    return rename(a, b) < 0 ? -errno : 0;
+}
+
 static int v2_sandbox_attach(const char *id, pid_t pid)
 {
     char p[256], v[24];
@@ -214,6 +223,7 @@ static int v2_count_sandboxes(uint64_t *ret)
 const struct cgroup_ops cgroup_v2_ops = {
     .name = "v2",
     .sandbox_create = v2_sandbox_create,
+    .sandbox_rename = v2_sandbox_rename,
     .sandbox_attach = v2_sandbox_attach,
     .sandbox_destroy = v2_sandbox_destroy,
     .exec_create = v2_exec_create,

@@ -24,6 +24,8 @@ struct cgroup_limits {
 struct cgroup_ops {
     const char *name; /* "v1" or "v2" */
     int (*sandbox_create)(const char *id, const struct cgroup_limits *l, struct cove_err *err);
+    /* Rename a sandbox's groups (a pre-started init taking its sandbox's id). */
+    int (*sandbox_rename)(const char *from, const char *to);
     /* Move pid (a host pid) into the sandbox's groups. */
     int (*sandbox_attach)(const char *id, pid_t pid);
     /* Kill anything left and remove the groups; idempotent. */

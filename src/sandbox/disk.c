@@ -304,6 +304,18 @@ int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm, s
     if (mkdir(dir, 0711) < 0 && errno != EEXIST)
         return cove_err_errno(err, errno, "create %s", dir);
     (void)chmod(dir, 0711);
+    /* Make the disks directory a shared mount, so a disk mounted after a sandbox init was
+     * cloned (the warm pool clones them ahead of time, each with its own copy of the mount
+     * table) still appears in that init's namespace before it builds its root. Sandboxes
+     * make their mounts private as they start, so nothing propagates into a running one. */
+    struct statx sx;
+    if (statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0 ||
+        !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+        if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+            return cove_err_errno(err, errno, "bind-mount %s", dir);
+    }
+    if (mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
+        return cove_err_errno(err, errno, "make %s a shared mount", dir);
     /* Disks left by an earlier run are adopted by their sandboxes (disk_adopt); those no
      * sandbox claims are destroyed by disk_pool_sweep() later. Mark them as present. */
     _cleanup_closedir_ DIR *d = opendir(dir);

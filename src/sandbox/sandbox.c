@@ -376,23 +376,17 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
                              .hostname = sb->rec.name,
                              .shm_mib = 64,
                              .init_fd = rt.init_fd,
-                             .seccomp_fd = rt.seccomp_fd};
+                             .seccomp_fd = rt.seccomp_fd,
+                             .limits = &lim};
     int r;
 
     disk_path(sb->rec.disk_slot, disk, sizeof(disk));
     if (image_lower_path(sb->rec.image, lower, sizeof(lower)) < 0)
-        return cove_err_setk(err, -EINVAL, "IMAGE_NOT_FOUND", "image '%s' not found",
+        return cove_err_setk(err, -ENOENT, "IMAGE_NOT_FOUND", "image '%s' not found",
                              sb->rec.image);
-    r = cgroup_ops()->sandbox_create(sb->rec.id, &lim, err);
-    if (r < 0) {
-        cgroup_ops()->sandbox_destroy(sb->rec.id);
-        return r;
-    }
     r = spawn_init(&p, &sb->init_pid, &sb->pidfd, err);
-    if (r < 0) {
-        cgroup_ops()->sandbox_destroy(sb->rec.id);
+    if (r < 0)
         return r;
-    }
     sb->our_child = true;
     return 0;
 }
@@ -929,6 +923,8 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
     disk_pool_sweep();
+    snprintf(p, sizeof(p), "%s/run", cfg->state_dir);
+    spawn_pool_start(p, cfg->init_warm, rt.init_fd, rt.seccomp_fd);
     pthread_create(&rt.reaper, NULL, reaper_main, NULL);
     return 0;
 }
@@ -937,6 +933,7 @@ void sandbox_runtime_shutdown(void)
 {
     __atomic_store_n(&rt.stopping, true, __ATOMIC_RELAXED);
     pthread_join(rt.reaper, NULL);
+    spawn_pool_stop();
     disk_pool_stop();
 }
 

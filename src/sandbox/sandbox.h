@@ -60,6 +60,7 @@ struct runtime_config {
     const char *init_path;     /* cove-init binary */
     uint32_t uid_base;         /* first host uid of sandbox ranges */
     unsigned disk_warm;        /* pooled disks kept ready */
+    unsigned init_warm;        /* sandbox inits started ahead of time */
     uint32_t autostop_unit_ms; /* length of an auto-stop "minute" (tests shorten it); 0: 60000 */
 };
 

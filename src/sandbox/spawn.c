@@ -20,11 +20,13 @@
  * If anything fails, the child is killed and the error text reaches the API client. */
 #include "sandbox/spawn.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -137,73 +140,250 @@ static int read_status(int fd, struct cove_err *err)
     return 0;
 }
 
-int spawn_init(const struct spawn_params *p, pid_t *ret_pid, int *ret_pidfd, struct cove_err *err)
+/* A cloned child waiting for its go byte: namespaces made, cgroups joined, control socket
+ * bound. Everything that names a sandbox (uid map, cgroup and socket names, configuration)
+ * is applied when it hatches. */
+struct larva {
+    pid_t pid;
+    int pidfd, go_w, cfg_w, st_r;
+    char name[40];  /* cgroup name while pooled */
+    char sock[600]; /* socket path while pooled */
+};
+
+static void larva_kill(struct larva *l)
 {
-    _cleanup_close_ int lfd = -EBADF, go_r = -EBADF, go_w = -EBADF, cfg_r = -EBADF, cfg_w = -EBADF,
-                        st_r = -EBADF, st_w = -EBADF, pidfd = -EBADF;
-    struct ctl_init_config cfg = {
-        .magic = CTL_MAGIC, .user_uid = 1000, .user_gid = 1000, .shm_mib = p->shm_mib};
+    if (l->pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, l->pidfd, SIGKILL, NULL, 0);
+        waitid(P_PIDFD, (id_t)l->pidfd, NULL, WEXITED);
+    }
+    l->pidfd = safe_close(l->pidfd);
+    l->go_w = safe_close(l->go_w);
+    l->cfg_w = safe_close(l->cfg_w);
+    l->st_r = safe_close(l->st_r);
+}
+
+/* Clone a larva into cgroup `name` (created with limits) bound to sock. */
+static int larva_make(struct larva *l, const char *name, const char *sock,
+                      const struct cgroup_limits *lim, int init_fd, int seccomp_fd,
+                      struct cove_err *err)
+{
+    _cleanup_close_ int lfd = -EBADF, go_r = -EBADF, cfg_r = -EBADF, st_w = -EBADF;
     struct clone_args ca = {0};
     int pp[2], r;
-    pid_t pid;
 
-    lfd = bind_ctl(p->sock_path, err);
-    if (lfd < 0)
-        return lfd;
+    *l = (struct larva){.pidfd = -EBADF, .go_w = -EBADF, .cfg_w = -EBADF, .st_r = -EBADF};
+    snprintf(l->name, sizeof(l->name), "%s", name);
+    snprintf(l->sock, sizeof(l->sock), "%s", sock);
+    r = cgroup_ops()->sandbox_create(name, lim, err);
+    if (r < 0)
+        goto fail;
+    lfd = bind_ctl(sock, err);
+    if (lfd < 0) {
+        r = lfd;
+        goto fail;
+    }
     if (pipe2(pp, O_CLOEXEC) < 0)
-        return cove_err_errno(err, errno, "pipe");
-    go_r = pp[0], go_w = pp[1];
+        goto fail_errno;
+    go_r = pp[0], l->go_w = pp[1];
     if (pipe2(pp, O_CLOEXEC) < 0)
-        return cove_err_errno(err, errno, "pipe");
-    cfg_r = pp[0], cfg_w = pp[1];
+        goto fail_errno;
+    cfg_r = pp[0], l->cfg_w = pp[1];
     if (pipe2(pp, O_CLOEXEC) < 0)
-        return cove_err_errno(err, errno, "pipe");
-    st_r = pp[0], st_w = pp[1];
+        goto fail_errno;
+    l->st_r = pp[0], st_w = pp[1];
+    ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
+               CLONE_NEWIPC | CLONE_PIDFD;
+    ca.pidfd = (uint64_t)(uintptr_t)&l->pidfd;
+    ca.exit_signal = SIGCHLD;
+    l->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+    if (l->pid < 0)
+        goto fail_errno;
+    if (l->pid == 0) {
+        int fds[4] = {cfg_r, st_w, lfd, seccomp_fd};
+        child_main(go_r, fds, init_fd, st_w);
+    }
+    /* The slow part on cgroup v1 (an RCU grace period after idle): done before anyone waits
+     * when the larva comes from the pool. */
+    r = cgroup_ops()->sandbox_attach(name, l->pid);
+    if (r < 0) {
+        cove_err_errno(err, -r, "move sandbox into its cgroup");
+        larva_kill(l);
+        goto fail;
+    }
+    return 0;
+fail_errno:
+    r = cove_err_errno(err, errno, "start a sandbox init");
+fail:
+    larva_kill(l);
+    cgroup_ops()->sandbox_destroy(name);
+    (void)unlink(sock);
+    return r;
+}
+
+static int larva_hatch(struct larva *l, const struct spawn_params *p, pid_t *ret_pid,
+                       int *ret_pidfd, struct cove_err *err)
+{
+    struct ctl_init_config cfg = {
+        .magic = CTL_MAGIC, .user_uid = 1000, .user_gid = 1000, .shm_mib = p->shm_mib};
+    int r;
+
     snprintf(cfg.hostname, sizeof(cfg.hostname), "%s", p->hostname);
     snprintf(cfg.lower, sizeof(cfg.lower), "%s", p->lower);
     snprintf(cfg.disk, sizeof(cfg.disk), "%s", p->disk);
     snprintf(cfg.usr_lower, sizeof(cfg.usr_lower), "/usr");
-
-    ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
-               CLONE_NEWIPC | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.exit_signal = SIGCHLD;
-    pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-    if (pid < 0)
-        return cove_err_errno(err, errno, "clone sandbox init");
-    if (pid == 0) {
-        int fds[4] = {cfg_r, st_w, lfd, p->seccomp_fd};
-        child_main(go_r, fds, p->init_fd, st_w);
+    if (strcmp(l->name, p->id)) {
+        r = cgroup_ops()->sandbox_rename(l->name, p->id);
+        if (r < 0) {
+            cove_err_errno(err, -r, "name the sandbox's cgroup");
+            goto fail;
+        }
+        snprintf(l->name, sizeof(l->name), "%s", p->id);
     }
-    st_w = safe_close(st_w);
-    cfg_r = safe_close(cfg_r);
-    go_r = safe_close(go_r);
-
-    r = write_map(pid, "uid_map", p->uid_base);
+    r = cgroup_ops()->sandbox_create(p->id, p->limits, err); /* sets this sandbox's limits */
+    if (r < 0)
+        goto fail;
+    if (strcmp(l->sock, p->sock_path) && rename(l->sock, p->sock_path) < 0) {
+        r = cove_err_errno(err, errno, "name the control socket");
+        goto fail;
+    }
+    snprintf(l->sock, sizeof(l->sock), "%s", p->sock_path);
+    r = write_map(l->pid, "uid_map", p->uid_base);
     if (r >= 0)
-        r = write_map(pid, "gid_map", p->uid_base);
+        r = write_map(l->pid, "gid_map", p->uid_base);
     if (r < 0) {
         cove_err_errno(err, -r, "write uid/gid map");
-        goto kill;
+        goto fail;
     }
-    r = cgroup_ops()->sandbox_attach(p->id, pid);
-    if (r < 0) {
-        cove_err_errno(err, -r, "move sandbox into its cgroup");
-        goto kill;
-    }
-    if (write(cfg_w, &cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg) || write(go_w, "g", 1) != 1) {
+    if (write(l->cfg_w, &cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg) || write(l->go_w, "g", 1) != 1) {
         r = cove_err_errno(err, errno, "configure sandbox init");
-        goto kill;
+        goto fail;
     }
-    r = read_status(st_r, err);
+    r = read_status(l->st_r, err);
     if (r < 0)
-        goto kill;
-    *ret_pid = pid;
-    *ret_pidfd = TAKE_FD(pidfd);
+        goto fail;
+    *ret_pid = l->pid;
+    *ret_pidfd = TAKE_FD(l->pidfd);
+    larva_kill(l); /* closes the pipes; pidfd already taken */
     return 0;
-kill:
-    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    waitid(P_PIDFD, (id_t)pidfd, NULL, WEXITED);
-    (void)unlink(p->sock_path);
+fail:
+    larva_kill(l);
+    cgroup_ops()->sandbox_destroy(l->name);
+    (void)unlink(l->sock);
     return r;
+}
+
+/* ---- the warm pool ---- */
+
+#define POOL_MAX 16
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct larva v[POOL_MAX];
+    size_t n;
+    unsigned target;
+    char run_dir[512];
+    int init_fd, seccomp_fd;
+    uint64_t seq;
+    bool stop, started;
+    pthread_t thread;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *pool_main(void *arg)
+{
+    struct cgroup_limits lim = {.cpu_milli = 1000, .memory_bytes = 64u << 20, .pids = 64};
+
+    pthread_mutex_lock(&pool.mu);
+    while (!pool.stop) {
+        if (pool.n >= pool.target) {
+            pthread_cond_wait(&pool.cv, &pool.mu);
+            continue;
+        }
+        char name[40], sock[600];
+        struct larva l;
+        snprintf(name, sizeof(name), "pool-%llu", (unsigned long long)++pool.seq);
+        snprintf(sock, sizeof(sock), "%s/%s.sock", pool.run_dir, name);
+        pthread_mutex_unlock(&pool.mu);
+        int r = larva_make(&l, name, sock, &lim, pool.init_fd, pool.seccomp_fd, NULL);
+        pthread_mutex_lock(&pool.mu);
+        if (r < 0) {
+            pthread_mutex_unlock(&pool.mu);
+            sleep(1);
+            pthread_mutex_lock(&pool.mu);
+            continue;
+        }
+        if (pool.stop || pool.n >= POOL_MAX) {
+            larva_kill(&l);
+            cgroup_ops()->sandbox_destroy(l.name);
+            (void)unlink(l.sock);
+            continue;
+        }
+        pool.v[pool.n++] = l;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
+}
+
+void spawn_pool_start(const char *run_dir, unsigned target, int init_fd, int seccomp_fd)
+{
+    /* Leftovers of an earlier coved: pooled inits died with their go pipe; their cgroups and
+     * sockets are named pool-*. */
+    _cleanup_closedir_ DIR *d = opendir(run_dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char p[800];
+        if (strncmp(de->d_name, "pool-", 5))
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", run_dir, de->d_name);
+        (void)unlink(p);
+        *strrchr(de->d_name, '.') = '\0';
+        cgroup_ops()->sandbox_destroy(de->d_name);
+    }
+    pthread_mutex_lock(&pool.mu);
+    snprintf(pool.run_dir, sizeof(pool.run_dir), "%s", run_dir);
+    pool.target = target < POOL_MAX ? target : POOL_MAX;
+    pool.init_fd = init_fd;
+    pool.seccomp_fd = seccomp_fd;
+    pool.seq = (uint64_t)time(NULL) << 16; /* distinct from an earlier run's names */
+    if (pool.target && !pool.started) {
+        pool.started = true;
+        pthread_create(&pool.thread, NULL, pool_main, NULL);
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void spawn_pool_stop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.stop = true;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    if (pool.started)
+        pthread_join(pool.thread, NULL);
+    for (size_t i = 0; i < pool.n; i++) {
+        larva_kill(&pool.v[i]);
+        cgroup_ops()->sandbox_destroy(pool.v[i].name);
+        (void)unlink(pool.v[i].sock);
+    }
+    pool.n = 0;
+}
+
+int spawn_init(const struct spawn_params *p, pid_t *ret_pid, int *ret_pidfd, struct cove_err *err)
+{
+    struct larva l;
+    bool have = false;
+    int r;
+
+    pthread_mutex_lock(&pool.mu);
+    if (pool.n > 0) {
+        l = pool.v[--pool.n];
+        have = true;
+        pthread_cond_broadcast(&pool.cv);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (!have) {
+        r = larva_make(&l, p->id, p->sock_path, p->limits, p->init_fd, p->seccomp_fd, err);
+        if (r < 0)
+            return r;
+    }
+    return larva_hatch(&l, p, ret_pid, ret_pidfd, err);
 }

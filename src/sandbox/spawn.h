@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "sandbox/cgroup.h"
 
 struct spawn_params {
     const char *id;        /* sandbox id: names its cgroups */
@@ -16,8 +17,14 @@ struct spawn_params {
     uint32_t shm_mib;
     int init_fd;    /* O_PATH fd of the cove-init binary */
     int seccomp_fd; /* memfd with the BPF program */
+    const struct cgroup_limits *limits;
 };
 
-/* Start cove-init and wait until it reports READY. On success *ret_pid is its host pid and
- * *ret_pidfd a pidfd for it (the caller reaps it: it is our child). */
+/* Keep `target` inits started ahead of time (namespaces made, cgroups joined), so a create
+ * does not wait for the slow parts; 0 disables. run_dir holds their control sockets. */
+void spawn_pool_start(const char *run_dir, unsigned target, int init_fd, int seccomp_fd);
+void spawn_pool_stop(void);
+
+/* Start cove-init (creating its cgroups with p->limits) and wait until it reports READY. On success
+ * *ret_pid is its host pid and *ret_pidfd a pidfd for it (the caller reaps it: it is our child). */
 int spawn_init(const struct spawn_params *p, pid_t *ret_pid, int *ret_pidfd, struct cove_err *err);
