@@ -42,6 +42,8 @@ const struct http_route api_routes[] = {
     {HTTP_POST, SB "/start", api_sandbox_start},
     {HTTP_POST, SB "/stop", api_sandbox_stop},
     {HTTP_POST, SB "/exec", api_exec},
+    {HTTP_POST, SB "/code-run", api_code_run},
+    {HTTP_POST, "/v1/validate", api_validate},
     {HTTP_PUT, SB "/files/content", api_file_put, HTTP_F_STREAM_BODY, api_file_put_prepare,
      api_file_put_chunk},
     {HTTP_POST, SB "/files/upload", api_file_upload, HTTP_F_MULTIPART, api_file_upload_prepare,

@@ -154,6 +154,7 @@ static json_t *status_json(const char *cid, const struct session_cmd_status *st)
                           st->lost, "stdout_bytes", (json_int_t)st->stdout_bytes, "stderr_bytes",
                           (json_int_t)st->stderr_bytes);
     json_object_set_new(o, "exit_code", st->finished ? json_integer(st->exit_code) : json_null());
+    json_object_set_new(o, "timed_out", json_boolean(st->timed_out));
     json_object_set_new(
         o, "signal",
         st->signal
@@ -195,12 +196,29 @@ static void follow_free(void *p)
     free(f);
 }
 
+/* The length of buf[0..n) without a UTF-8 sequence that the end of the read cut short, so
+ * that a character split across two reads is not turned into two U+FFFD. */
+static size_t utf8_whole(const char *buf, size_t n)
+{
+    size_t i = n, cont = 0, need;
+    unsigned char lead;
+
+    while (i > 0 && cont < 3 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+        i--, cont++;
+    if (i == 0)
+        return n;
+    lead = (unsigned char)buf[i - 1];
+    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return need > 1 && cont + 1 < need ? i - 1 : n;
+}
+
 /* Server-sent events: "event: stdout|stderr" with the bytes as a JSON string, then one
  * "event: exit" with the status, then the end of the stream. */
 static long follow_read(void *ctx, uint64_t pos, char *out, size_t max)
 {
     struct follow *f = ctx;
     static const char *const names[] = {"stdout", "stderr"};
+    struct session_cmd_status st;
     char chunk[16384];
 
     if (f->done)
@@ -210,6 +228,11 @@ static long follow_read(void *ctx, uint64_t pos, char *out, size_t max)
         long n = session_log_read(f->sb, f->cid, (enum session_stream)s, f->off[s], chunk, want);
         if (n <= 0)
             continue;
+        if (utf8_whole(chunk, (size_t)n) > 0) {
+            n = (long)utf8_whole(chunk, (size_t)n);
+        } else if (session_command_status(f->sb, f->cid, &st, NULL) == 0 && st.running) {
+            continue; /* only part of a character so far: wait for the rest */
+        }
         json_t *str = json_string_lossy(chunk, (size_t)n);
         char *enc = json_dumps(str, JSON_ENCODE_ANY);
         json_decref(str);
@@ -223,12 +246,13 @@ static long follow_read(void *ctx, uint64_t pos, char *out, size_t max)
         sandbox_touch(f->sb);
         return len;
     }
-    struct session_cmd_status st;
     if (session_command_status(f->sb, f->cid, &st, NULL) < 0 || !st.running) {
         /* Output written just before the exit may have landed after our read. */
         if (st.stdout_bytes > f->off[0] || st.stderr_bytes > f->off[1])
             return 0;
-        char *enc = json_dumps(status_json(f->cid, &st), JSON_COMPACT);
+        json_t *sj = status_json(f->cid, &st);
+        char *enc = json_dumps(sj, JSON_COMPACT);
+        json_decref(sj);
         int len = snprintf(out, max, "event: exit\ndata: %s\n\n", enc ? enc : "{}");
         free(enc);
         f->done = true;
@@ -282,6 +306,9 @@ int api_command_logs(struct http_req *req)
             want = COVE_MAX_OUTPUT_CAP;
         char *buf = malloc(want + 1);
         long n = buf ? session_log_read(sb, cid, (enum session_stream)s, off[s], buf, want) : 0;
+        /* More may follow (still running, or capped): end on a whole character. */
+        if (n > 0 && (st.running || (uint64_t)n < size - off[s]))
+            n = (long)utf8_whole(buf, (size_t)n);
         json_object_set_new(o, s ? "stderr" : "stdout",
                             json_string_lossy(buf ? buf : "", n > 0 ? (size_t)n : 0));
         json_object_set_new(o, names[s], json_integer((json_int_t)(off[s] + (n > 0 ? n : 0))));

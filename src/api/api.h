@@ -75,3 +75,7 @@ int api_command_signal(struct http_req *req);
 /* Preview links (api-preview.c). */
 int api_preview_link(struct http_req *req);
 int api_preview_signed(struct http_req *req);
+
+/* Code-run and validate (api-coderun.c). */
+int api_code_run(struct http_req *req);
+int api_validate(struct http_req *req);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fill(struct cove_err *err, int code, const char *kind, const char *fmt, va_list ap)
+/* The format attribute lets the compiler check vsnprintf's non-literal format (clang). */
+static __attribute__((format(printf, 4, 0))) int fill(struct cove_err *err, int code,
+                                                      const char *kind, const char *fmt, va_list ap)
 {
     if (code > 0)
         code = -code;

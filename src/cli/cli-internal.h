@@ -38,6 +38,10 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_upload;
 extern const struct cli_command cli_cmd_download;
 extern const struct cli_command cli_cmd_doctor;
+extern const struct cli_command cli_cmd_session;
+extern const struct cli_command cli_cmd_logs;
+extern const struct cli_command cli_cmd_kill;
+extern const struct cli_command cli_cmd_validate;
 
 /* Global flags, accepted before the verb and by every command (main.c). NULL: unset. */
 extern bool arg_json;

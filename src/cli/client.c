@@ -51,7 +51,9 @@ struct transfer {
     struct curl_slist *headers;
     struct buf body; /* buffered answer (or error body while streaming) */
     bool body_too_large;
-    int sink_fd; /* stream 2xx bodies here if >= 0 */
+    int sink_fd;           /* stream 2xx bodies here if >= 0 */
+    cli_stream_fn sink_fn; /* or hand them to this */
+    void *sink_ud;
     int sink_errno;
     int64_t sink_bytes;
     FILE *src; /* upload source, or NULL */
@@ -367,6 +369,15 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     long status = 0;
 
     curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (t->sink_fn && status >= 200 && status < 300) {
+        int r = t->sink_fn(ptr, n, t->sink_ud);
+
+        if (r < 0) {
+            t->sink_errno = -r;
+            return 0;
+        }
+        return n;
+    }
     if (t->sink_fd >= 0 && status >= 200 && status < 300) {
         int r = write_all(t->sink_fd, ptr, n);
 
@@ -499,8 +510,8 @@ static int transport_error(struct cli_client *c, struct transfer *t, CURLcode cc
         return fail(c, CLI_ERR_INTERRUPTED, EINTR, "interrupted");
     case CURLE_WRITE_ERROR:
         if (t->sink_errno)
-            return fail(c, CLI_ERR_LOCAL, t->sink_errno, "cannot write the download: %s",
-                        strerror(t->sink_errno));
+            return fail(c, CLI_ERR_LOCAL, t->sink_errno, "cannot write the %s: %s",
+                        t->sink_fn ? "output" : "download", strerror(t->sink_errno));
         if (t->body_too_large)
             return fail(c, CLI_ERR_TRANSPORT, E2BIG, "answer from %s larger than %u bytes", c->url,
                         CLI_MAX_RESPONSE_BYTES);
@@ -644,6 +655,23 @@ int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t 
     r = perform(c, &t);
     if (r >= 0 && ret_size)
         *ret_size = t.sink_bytes;
+out:
+    transfer_done(&t);
+    return r;
+}
+
+int cli_client_stream(struct cli_client *c, const char *path, cli_stream_fn fn, void *userdata)
+{
+    struct transfer t;
+    int r;
+
+    r = begin(c, &t, path);
+    if (r < 0)
+        goto out;
+    t.sink_fn = fn;
+    t.sink_ud = userdata;
+    t.body.cap = 1u << 20; /* only an error body is buffered */
+    r = perform(c, &t);
 out:
     transfer_done(&t);
     return r;

@@ -82,6 +82,12 @@ int cli_client_upload(struct cli_client *c, const char *path, FILE *in, int64_t 
 /* GET path and stream a 2xx body into fd. *ret_size (if non-NULL) gets the byte count. */
 int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t *ret_size);
 
+/* GET path and hand the 2xx body to fn piece by piece as it arrives (a stream that may last
+ * long: server-sent events). fn returns 0, or -errno to stop the transfer. An error answer
+ * is buffered for cli_client_report() instead. */
+typedef int (*cli_stream_fn)(const char *data, size_t len, void *userdata);
+int cli_client_stream(struct cli_client *c, const char *path, cli_stream_fn fn, void *userdata);
+
 /* Record a local failure in the client (for cli_client_report); returns -abs(errnum). */
 int cli_client_fail(struct cli_client *c, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

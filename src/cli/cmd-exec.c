@@ -3,13 +3,22 @@
  * exit code (128 + signal when it was killed, 124 after a timeout, 137 after an OOM kill).
  *
  * The command is either an argv after the id (`cove exec ID -- ls -l`; run directly, PATH
- * lookup) or a shell string (`cove exec ID --shell 'ls | wc -l'`; run by /bin/sh -c). */
+ * lookup) or a shell string (`cove exec ID --shell 'ls | wc -l'`; run by /bin/sh -c).
+ *
+ * --detach starts the command as an async command of the sandbox's "default" session
+ * (created on first use) and prints its id for `cove logs -f` and `cove kill`. It runs in a
+ * subshell that starts in the home directory, so it neither sees nor changes that session's
+ * shell state: `( cd && [cd -- DIR &&] [export K=V &&] exec ARGV... )`. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/limits.h"
 #include "base/parse.h"
 #include "cli/common.h"
+#include "cli/session.h"
 
 enum {
     OPT_CWD = OPT_COMMAND,
@@ -18,6 +27,7 @@ enum {
     OPT_STDIN,
     OPT_MAX_OUTPUT,
     OPT_SHELL,
+    OPT_DETACH,
 };
 
 struct exec_args {
@@ -26,6 +36,8 @@ struct exec_args {
     double timeout_s;
     uint64_t max_output;
     bool read_stdin;
+    bool detach;
+    bool max_output_set;
 };
 
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
@@ -64,6 +76,11 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
             return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
                                    COVE_MAX_OUTPUT_CAP, arg);
         json_object_set_new(a->body, "max_output_bytes", json_integer((json_int_t)a->max_output));
+        a->max_output_set = true;
+        return CLI_CONTINUE;
+    case 'd':
+    case OPT_DETACH:
+        a->detach = true;
         return CLI_CONTINUE;
     case 'c':
     case OPT_SHELL:
@@ -102,6 +119,83 @@ static int set_command(const struct cli_command *cmd, struct exec_args *a, int a
     return CLI_CONTINUE;
 }
 
+/* The session command line of a detached exec: see the top of the file. */
+static int detached_line(const json_t *body, struct buf *b)
+{
+    json_t *cwd = json_object_get(body, "cwd"), *env = json_object_get(body, "env");
+    json_t *list = json_object_get(body, "cmd"), *v;
+    const char *k;
+    size_t i;
+    int r = buf_appendf(b, "( cd && ");
+
+    if (r >= 0 && cwd) {
+        r = buf_appendf(b, "cd -- ");
+        if (r >= 0)
+            r = cli_shell_quote(b, json_string_value(cwd));
+        if (r >= 0)
+            r = buf_appendf(b, " && ");
+    }
+    json_object_foreach(env, k, v)
+    {
+        _cleanup_free_ char *kv = NULL;
+        if (r < 0 || asprintf(&kv, "%s=%s", k, json_string_value(v)) < 0)
+            return -ENOMEM;
+        r = buf_appendf(b, "export ");
+        if (r >= 0)
+            r = cli_shell_quote(b, kv);
+        if (r >= 0)
+            r = buf_appendf(b, " && ");
+    }
+    if (r >= 0 && list) {
+        r = buf_appendf(b, "exec");
+        json_array_foreach(list, i, v)
+        {
+            if (r >= 0)
+                r = buf_appendf(b, " ");
+            if (r >= 0)
+                r = cli_shell_quote(b, json_string_value(v));
+        }
+    } else if (r >= 0) {
+        r = buf_appendf(b, "eval ");
+        if (r >= 0)
+            r = cli_shell_quote(b, json_string_value(json_object_get(body, "command")));
+    }
+    if (r >= 0)
+        r = buf_appendf(b, " )");
+    return r;
+}
+
+static int run_detached(const struct cli_command *cmd, const char *id, struct exec_args *a)
+{
+    _cleanup_(cli_client_freep) struct cli_client *c = NULL;
+    _cleanup_(cli_json_unrefp) json_t *body = json_pack("{s:b}", "async", 1);
+    struct buf line;
+    json_t *s;
+    int r;
+
+    if (a->read_stdin || a->max_output_set)
+        return cli_usage_error(cmd, "--stdin and --max-output do not apply to --detach "
+                                    "(use 'cove logs' for the output)");
+    if (!body)
+        return CLI_EXIT_FAILURE;
+    buf_init(&line, COVE_MAX_ARGV_BYTES);
+    r = detached_line(a->body, &line);
+    s = r >= 0 ? cli_json_string(line.data, line.len) : NULL;
+    buf_free(&line);
+    if (!s)
+        return cli_usage_error(cmd, "the command is longer than %u bytes", COVE_MAX_ARGV_BYTES);
+    json_object_set_new(body, "command", s);
+    if (json_object_get(a->body, "timeout"))
+        json_object_set(body, "timeout", json_object_get(a->body, "timeout"));
+    r = cli_connect(&c);
+    if (r != CLI_CONTINUE)
+        return r;
+    r = cli_session_ensure(c, id, CLI_DEFAULT_SESSION);
+    if (r != CLI_CONTINUE)
+        return r;
+    return cli_session_exec(c, id, CLI_DEFAULT_SESSION, body, a->timeout_s, a->max_output);
+}
+
 static int run(const struct cli_command *cmd, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -112,6 +206,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         {"stdin", no_argument, NULL, OPT_STDIN},
         {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
         {"shell", required_argument, NULL, OPT_SHELL},
+        {"detach", no_argument, NULL, OPT_DETACH},
         CLI_OPTIONS_END,
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
@@ -128,7 +223,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
 
     if (!body)
         return CLI_EXIT_FAILURE;
-    r = cli_parse_options(cmd, argc, argv, "+hw:e:ic:", options, on_option, &a, &id, &idx);
+    r = cli_parse_options(cmd, argc, argv, "+hw:e:ic:d", options, on_option, &a, &id, &idx);
     if (r != CLI_CONTINUE)
         return r;
     if (!id)
@@ -136,6 +231,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     r = set_command(cmd, &a, argc, argv, idx);
     if (r != CLI_CONTINUE)
         return r;
+    if (a.detach)
+        return run_detached(cmd, id, &a);
     /* Read stdin before connecting: a failure here should not cost a request. */
     if (a.read_stdin) {
         r = cli_exec_add_stdin(body);
@@ -166,6 +263,9 @@ const struct cli_command cli_cmd_exec = {
              "  -e, --env K=V          add to the environment; a bare K copies $K (repeat)\n"
              "      --timeout S        kill the command after S seconds (default: 60)\n"
              "  -i, --stdin            send all of cove's stdin (UTF-8 text) to the command\n"
-             "      --max-output BYTES keep at most BYTES of each stream (default: 1048576)\n",
+             "      --max-output BYTES keep at most BYTES of each stream (default: 1048576)\n"
+             "  -d, --detach           start it in the background (in the sandbox's session\n"
+             "                         \"default\") and print its id; see 'cove logs' and\n"
+             "                         'cove kill'. --timeout applies (default: none).\n",
     .run = run,
 };

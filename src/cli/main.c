@@ -17,8 +17,9 @@ const char *arg_url;
 const char *arg_key;
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_create, &cli_cmd_ls,  &cli_cmd_info,   &cli_cmd_start,    &cli_cmd_stop,   &cli_cmd_rm,
-    &cli_cmd_exec,   &cli_cmd_run, &cli_cmd_upload, &cli_cmd_download, &cli_cmd_doctor,
+    &cli_cmd_create, &cli_cmd_ls,       &cli_cmd_info,    &cli_cmd_start,  &cli_cmd_stop,
+    &cli_cmd_rm,     &cli_cmd_exec,     &cli_cmd_run,     &cli_cmd_upload, &cli_cmd_download,
+    &cli_cmd_doctor, &cli_cmd_validate, &cli_cmd_session, &cli_cmd_logs,   &cli_cmd_kill,
 };
 
 static const struct cli_command *find_command(const char *name)
@@ -44,8 +45,9 @@ static void print_main_usage(FILE *f)
           "Global options (also accepted after the command):\n" CLI_COMMON_HELP
           "      --version      print the client version\n"
           "\n"
-          "Exit status: 0 ok; exec and run exit with the program's own code (124 on timeout,\n"
-          "137 on an OOM kill); 1 API error; 2 usage error; 3 coved cannot be reached.\n",
+          "Exit status: 0 ok; exec, run, session exec and logs -f exit with the program's own\n"
+          "code (124 on timeout, 137 on an OOM kill); 1 API error; 2 usage error; 3 coved\n"
+          "cannot be reached.\n",
           f);
 }
 

@@ -22,19 +22,25 @@
 #include "exec/coderun-internal.h"
 
 static const char *const lang_names[_LANG_MAX] = {
-    [LANG_PYTHON] = "python", [LANG_JAVASCRIPT] = "javascript", [LANG_TYPESCRIPT] = "typescript",
-    [LANG_JAVA] = "java",     [LANG_GO] = "go",                 [LANG_SQL] = "sql",
-    [LANG_C] = "c",           [LANG_CPP] = "cpp",               [LANG_BASH] = "bash",
+    [LANG_PYTHON] = "python",
+    [LANG_JAVASCRIPT] = "javascript",
+    [LANG_TYPESCRIPT] = "typescript",
+    [LANG_JAVA] = "java",
+    [LANG_GO] = "go",
+    [LANG_SQL] = "sql",
+    [LANG_C] = "c",
+    [LANG_CPP] = "cpp",
+    [LANG_BASH] = "bash",
 };
 
 static const struct {
     const char *alias;
     enum coderun_lang lang;
 } lang_aliases[] = {
-    {"py", LANG_PYTHON},     {"python3", LANG_PYTHON}, {"js", LANG_JAVASCRIPT},
+    {"py", LANG_PYTHON},       {"python3", LANG_PYTHON},    {"js", LANG_JAVASCRIPT},
     {"node", LANG_JAVASCRIPT}, {"nodejs", LANG_JAVASCRIPT}, {"ts", LANG_TYPESCRIPT},
-    {"golang", LANG_GO},     {"sqlite", LANG_SQL},     {"sqlite3", LANG_SQL},
-    {"c++", LANG_CPP},       {"cxx", LANG_CPP},        {"sh", LANG_BASH},
+    {"golang", LANG_GO},       {"sqlite", LANG_SQL},        {"sqlite3", LANG_SQL},
+    {"c++", LANG_CPP},         {"cxx", LANG_CPP},           {"sh", LANG_BASH},
     {"shell", LANG_BASH},
 };
 
@@ -42,11 +48,11 @@ static const struct {
     const char *ext;
     enum coderun_lang lang;
 } lang_exts[] = {
-    {".py", LANG_PYTHON}, {".js", LANG_JAVASCRIPT}, {".mjs", LANG_JAVASCRIPT},
+    {".py", LANG_PYTHON},      {".js", LANG_JAVASCRIPT}, {".mjs", LANG_JAVASCRIPT},
     {".cjs", LANG_JAVASCRIPT}, {".ts", LANG_TYPESCRIPT}, {".java", LANG_JAVA},
-    {".go", LANG_GO}, {".sql", LANG_SQL}, {".c", LANG_C},
-    {".cpp", LANG_CPP}, {".cc", LANG_CPP}, {".cxx", LANG_CPP},
-    {".sh", LANG_BASH}, {".bash", LANG_BASH},
+    {".go", LANG_GO},          {".sql", LANG_SQL},       {".c", LANG_C},
+    {".cpp", LANG_CPP},        {".cc", LANG_CPP},        {".cxx", LANG_CPP},
+    {".sh", LANG_BASH},        {".bash", LANG_BASH},
 };
 
 /* ---- toolchains ---- */
@@ -65,7 +71,8 @@ static const struct {
                      "/usr/local/lib/node_modules/typescript/lib/typescript.js"},
                     R_OK},
     [TOOL_TSC] = {"tsc",
-                  {"/usr/share/nodejs/typescript/bin/tsc", "/usr/lib/node_modules/typescript/bin/tsc",
+                  {"/usr/share/nodejs/typescript/bin/tsc",
+                   "/usr/lib/node_modules/typescript/bin/tsc",
                    "/usr/local/lib/node_modules/typescript/bin/tsc", "/usr/bin/tsc"},
                   R_OK},
     [TOOL_JAVAC] = {"javac", {"/usr/bin/javac"}, X_OK},
@@ -212,13 +219,17 @@ static const char pg_run_sh[] =
     "    --no-instructions >$base/initdb.log 2>&1 ||\n"
     "    { echo 'cove: initdb failed:' >&2; cat $base/initdb.log >&2; exit 125; }\n"
     "fi\n"
+    /* A server of an earlier run was killed with its command: its lock files are stale, and
+     * under our flock no other server can be running. */
+    "rm -f $base/data/postmaster.pid $sock/.s.PGSQL.5432.lock\n"
     "mkdir -p -m 700 $sock\n"
     "$bin/postgres -D $base/data -c listen_addresses= -k $sock -c fsync=off \\\n"
     "  -c full_page_writes=off -c synchronous_commit=off >$base/server.log 2>&1 9>&- &\n"
     "pg=$!\n"
     "for i in $(seq 500); do\n"
     "  [ -S $sock/.s.PGSQL.5432 ] && $bin/psql -X -q -d postgres \\\n"
-    "    -c 'DROP DATABASE IF EXISTS cove_run' -c 'CREATE DATABASE cove_run TEMPLATE template0' \\\n"
+    "    -c 'DROP DATABASE IF EXISTS cove_run' -c 'CREATE DATABASE cove_run TEMPLATE template0' "
+    "\\\n"
     "    >/dev/null 2>&1 && break\n"
     "  kill -0 $pg 2>/dev/null ||\n"
     "    { echo 'cove: the PostgreSQL server did not start:' >&2; cat $base/server.log >&2;\n"
@@ -235,56 +246,67 @@ static const char pg_run_sh[] =
 #define JVM_FAST "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"
 
 static const char *const py_run[] = {"@python3", "-u", "{main}", "{args}", NULL};
-static const char *const py_test[] = {"@python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                      "{test}", NULL};
+static const char *const py_test[] = {"@python3",         "-m",     "pytest", "-q", "-p",
+                                      "no:cacheprovider", "{test}", NULL};
 static const char *const py_env[] = {"PYTHONDONTWRITEBYTECODE=1", "MPLBACKEND=Agg", NULL};
 
 static const char *const js_run[] = {"@node", "{main}", "{args}", NULL};
 static const char *const js_test[] = {"@node", "--test", "--test-reporter=tap", "{test}", NULL};
 
-static const char *const ts_compile[] = {"@node", "-e", ts_transpile_js, "@typescript",
-                                         "{sources}", NULL};
-static const char *const ts_check[] = {
-    "@node",     "@tsc",    "--pretty", "false",           "--target",      "es2022",
-    "--module",  "commonjs", "--esModuleInterop", "--skipLibCheck", "--inlineSourceMap",
-    "--outDir", ".",        "{sources}", NULL};
+static const char *const ts_compile[] = {"@node",       "-e",        ts_transpile_js,
+                                         "@typescript", "{sources}", NULL};
+static const char *const ts_check[] = {"@node",
+                                       "@tsc",
+                                       "--pretty",
+                                       "false",
+                                       "--target",
+                                       "es2022",
+                                       "--module",
+                                       "commonjs",
+                                       "--esModuleInterop",
+                                       "--skipLibCheck",
+                                       "--inlineSourceMap",
+                                       "--outDir",
+                                       ".",
+                                       "{sources}",
+                                       NULL};
 static const char *const ts_run[] = {"@node", "--enable-source-maps", "main.js", "{args}", NULL};
-static const char *const ts_test[] = {"@node",  "--enable-source-maps", "--test",
-                                      "--test-reporter=tap", "main.test.js", NULL};
+static const char *const ts_test[] = {
+    "@node", "--enable-source-maps", "--test", "--test-reporter=tap", "main.test.js", NULL};
 
-static const char *const java_compile[] = {
-    "@javac",   "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "{javacds}", "-encoding",
-    "UTF-8",    "{javacp}",           "-d",                        ".",         "{sources}",
-    NULL};
+static const char *const java_compile[] = {"@javac",
+                                           "-J-XX:+UseSerialGC",
+                                           "-J-XX:TieredStopAtLevel=1",
+                                           "{javacds}",
+                                           "-encoding",
+                                           "UTF-8",
+                                           "{javacp}",
+                                           "-d",
+                                           ".",
+                                           "{sources}",
+                                           NULL};
 static const char *const java_run[] = {"@java", JVM_FAST, "-cp", ".", "{class}", "{args}", NULL};
-static const char *const java_test[] = {"@java",
-                                        JVM_FAST,
-                                        "-jar",
-                                        "@junit5",
-                                        "--disable-banner",
-                                        "--disable-ansi-colors",
-                                        "--details=tree",
-                                        "--class-path",
-                                        ".",
-                                        "--select-class",
-                                        "{testclass}",
-                                        NULL};
+static const char *const java_test[] = {
+    "@java",          JVM_FAST,           "-jar",
+    "@junit5",        "--disable-banner", "--disable-ansi-colors",
+    "--details=tree", "--class-path",     ".",
+    "--select-class", "{testclass}",      NULL};
 
 static const char *const go_compile[] = {"@go", "build", "-o", "main", ".", NULL};
 static const char *const go_run[] = {"./main", "{args}", NULL};
-static const char *const go_test[] = {"@go", "test", "-v", "-count=1", ".", NULL};
+static const char *const go_test[] = {"@go", "test", "-v", "-count=1", "-vet=off", ".", NULL};
 /* Modules on, no network: only the standard library and the caller's own packages. */
-static const char *const go_env[] = {"GOFLAGS=-mod=mod", "GOPROXY=off",   "GOSUMDB=off",
-                                     "GO111MODULE=on",   "GOTOOLCHAIN=local", "CGO_ENABLED=0",
-                                     "GOTELEMETRY=off",  NULL};
+static const char *const go_env[] = {
+    "GOFLAGS=-mod=mod",  "GOPROXY=off",   "GOSUMDB=off",     "GO111MODULE=on",
+    "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOTELEMETRY=off", NULL};
 
-static const char *const sqlite_run[] = {"@sqlite3", "-bail", "-batch", "-table",
+static const char *const sqlite_run[] = {"@sqlite3", "-bail",          "-batch", "-table",
                                          ":memory:", ".read main.sql", NULL};
-static const char *const pg_run[] = {"@bash", "-c", pg_run_sh, "cove-postgres", "@postgresql",
-                                     "{main}", NULL};
+static const char *const pg_run[] = {"@bash",       "-c",     pg_run_sh, "cove-postgres",
+                                     "@postgresql", "{main}", NULL};
 
-static const char *const c_compile[] = {"@gcc", "-O2", "-pipe", "-o", "main", "{sources}", "-lm",
-                                        NULL};
+static const char *const c_compile[] = {"@gcc", "-O2",       "-pipe", "-o",
+                                        "main", "{sources}", "-lm",   NULL};
 static const char *const cpp_compile[] = {"@g++", "-std=gnu++20", "-O2",       "-pipe",
                                           "-o",   "main",         "{sources}", NULL};
 static const char *const native_run[] = {"./main", "{args}", NULL};
@@ -292,25 +314,96 @@ static const char *const native_run[] = {"./main", "{args}", NULL};
 static const char *const bash_run[] = {"@bash", "{main}", "{args}", NULL};
 
 static const struct coderun_variant variants[] = {
-    {LANG_PYTHON, NULL, "main.py", "test_main.py", {".py"}, NULL, py_run, py_test, py_env,
-     {TOOL_PYTHON}, 1},
-    {LANG_JAVASCRIPT, NULL, "main.js", "main.test.js", {".js"}, NULL, js_run, js_test, NULL,
-     {TOOL_NODE}, 1},
-    {LANG_TYPESCRIPT, NULL, "main.ts", "main.test.ts", {".ts"}, ts_compile, ts_run, ts_test, NULL,
-     {TOOL_NODE, TOOL_TSLIB}, 2},
-    {LANG_TYPESCRIPT, "typecheck", "main.ts", "main.test.ts", {".ts"}, ts_check, ts_run, ts_test,
-     NULL, {TOOL_NODE, TOOL_TSC}, 2},
-    {LANG_JAVA, NULL, "Main.java", "MainTest.java", {".java"}, java_compile, java_run, java_test,
-     NULL, {TOOL_JAVAC, TOOL_JAVA}, 2},
-    {LANG_GO, NULL, "main.go", "main_test.go", {".go"}, go_compile, go_run, go_test, go_env,
-     {TOOL_GO}, 1},
-    {LANG_SQL, "sqlite", "main.sql", NULL, {NULL}, NULL, sqlite_run, NULL, NULL, {TOOL_SQLITE3},
+    {LANG_PYTHON,
+     NULL,
+     "main.py",
+     "test_main.py",
+     {".py"},
+     NULL,
+     py_run,
+     py_test,
+     py_env,
+     {TOOL_PYTHON},
      1},
-    {LANG_SQL, "postgres", "main.sql", NULL, {NULL}, NULL, pg_run, NULL, NULL,
-     {TOOL_PGBIN, TOOL_BASH}, 2},
+    {LANG_JAVASCRIPT,
+     NULL,
+     "main.js",
+     "main.test.js",
+     {".js"},
+     NULL,
+     js_run,
+     js_test,
+     NULL,
+     {TOOL_NODE},
+     1},
+    {LANG_TYPESCRIPT,
+     NULL,
+     "main.ts",
+     "main.test.ts",
+     {".ts"},
+     ts_compile,
+     ts_run,
+     ts_test,
+     NULL,
+     {TOOL_NODE, TOOL_TSLIB},
+     2},
+    {LANG_TYPESCRIPT,
+     "typecheck",
+     "main.ts",
+     "main.test.ts",
+     {".ts"},
+     ts_check,
+     ts_run,
+     ts_test,
+     NULL,
+     {TOOL_NODE, TOOL_TSC},
+     2},
+    {LANG_JAVA,
+     NULL,
+     "Main.java",
+     "MainTest.java",
+     {".java"},
+     java_compile,
+     java_run,
+     java_test,
+     NULL,
+     {TOOL_JAVAC, TOOL_JAVA},
+     2},
+    {LANG_GO,
+     NULL,
+     "main.go",
+     "main_test.go",
+     {".go"},
+     go_compile,
+     go_run,
+     go_test,
+     go_env,
+     {TOOL_GO},
+     1},
+    {LANG_SQL, "sqlite", "main.sql", NULL, {NULL}, NULL, sqlite_run, NULL, NULL, {TOOL_SQLITE3}, 1},
+    {LANG_SQL,
+     "postgres",
+     "main.sql",
+     NULL,
+     {NULL},
+     NULL,
+     pg_run,
+     NULL,
+     NULL,
+     {TOOL_PGBIN, TOOL_BASH},
+     2},
     {LANG_C, NULL, "main.c", NULL, {".c"}, c_compile, native_run, NULL, NULL, {TOOL_GCC}, 1},
-    {LANG_CPP, NULL, "main.cpp", NULL, {".cpp", ".cc", ".cxx"}, cpp_compile, native_run, NULL,
-     NULL, {TOOL_GXX}, 1},
+    {LANG_CPP,
+     NULL,
+     "main.cpp",
+     NULL,
+     {".cpp", ".cc", ".cxx"},
+     cpp_compile,
+     native_run,
+     NULL,
+     NULL,
+     {TOOL_GXX},
+     1},
     {LANG_BASH, NULL, "main.sh", NULL, {NULL}, NULL, bash_run, NULL, NULL, {TOOL_BASH}, 1},
 };
 
@@ -328,9 +421,9 @@ const struct coderun_variant *coderun_variant_find(enum coderun_lang lang, const
     if (!strcmp(want ? want : "", "postgresql"))
         want = "postgres";
     for (size_t i = 0; i < ELEMENTSOF(variants); i++)
-        if (variants[i].lang == lang && (want ? variants[i].variant &&
-                                                    !strcmp(variants[i].variant, want)
-                                              : !variants[i].variant))
+        if (variants[i].lang == lang &&
+            (want ? variants[i].variant && !strcmp(variants[i].variant, want)
+                  : !variants[i].variant))
             return &variants[i];
     return NULL;
 }
@@ -392,7 +485,6 @@ const char *coderun_available_list(void)
     list[0] = '\0';
     for (int l = 0; l < _LANG_MAX; l++)
         if (coderun_lang_available(l))
-            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
-                                  lang_names[l]);
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", lang_names[l]);
     return list;
 }

@@ -137,8 +137,7 @@ static void parse_junit(struct coderun_tests *t, const char *out, size_t len)
 
     /* "[         3 tests successful      ]", "[ 0 containers failed ]", ... */
     while (next_line(out, len, &pos, line, sizeof(line))) {
-        if (!rx_match("^\\[ *([0-9]+) (tests|containers) ([a-z]+) *\\]", line, 1, num,
-                      sizeof(num)))
+        if (!rx_match("^\\[ *([0-9]+) (tests|containers) ([a-z]+) *\\]", line, 1, num, sizeof(num)))
             continue;
         unsigned n = (unsigned)strtoul(num, NULL, 10);
         bool containers = strstr(line, "containers") != NULL;
@@ -237,10 +236,11 @@ static bool apply_rule(enum coderun_lang l, const struct error_rule *ru, const s
     while (next_line(b->data, b->len, &pos, line, sizeof(line))) {
         if (ru->where_re && (last || !where[0]) &&
             rx_match(ru->where_re, line, 2, num, sizeof(num)) &&
-            rx_match(ru->where_re, line, 1, file, sizeof(file)) &&
-            strncmp(file, "/usr/", 5) != 0 && file[0] != '<')
+            rx_match(ru->where_re, line, 1, file, sizeof(file)) && strncmp(file, "/usr/", 5) != 0 &&
+            file[0] != '<')
             snprintf(where, where_cap, "%s", num);
-        if ((found && !last) || line[0] == ' ' || line[0] == '\t')
+        /* Messages start a line; indented lines are context (unless the rule says so). */
+        if ((found && !last) || ((line[0] == ' ' || line[0] == '\t') && ru->msg_re[1] != ' '))
             continue;
         if (!rx_match(ru->msg_re, line, ru->msg_group, msg, cap))
             continue;
@@ -301,8 +301,7 @@ static void tidy(char *s)
 }
 
 /* The error of a failed phase, as "message (line N)". */
-static void describe_error(enum coderun_lang l, const struct exec_result *e, char *out,
-                           size_t cap)
+static void describe_error(enum coderun_lang l, const struct exec_result *e, char *out, size_t cap)
 {
     char msg[LINE_MAX_LEN] = "";
     long line_no = 0;
@@ -311,9 +310,8 @@ static void describe_error(enum coderun_lang l, const struct exec_result *e, cha
         !find_error(l, &e->out, msg, sizeof(msg), &line_no)) {
         last_line(&e->err, msg, sizeof(msg));
         if (!msg[0] && e->signal)
-            snprintf(msg, sizeof(msg), "killed by signal %s", sigabbrev_np(e->signal)
-                                                                   ? sigabbrev_np(e->signal)
-                                                                   : "?");
+            snprintf(msg, sizeof(msg), "killed by signal %s",
+                     sigabbrev_np(e->signal) ? sigabbrev_np(e->signal) : "?");
         if (!msg[0])
             last_line(&e->out, msg, sizeof(msg));
     }
@@ -357,7 +355,8 @@ void coderun_details(enum coderun_lang l, const struct coderun_result *r,
         snprintf(buf, cap, "Tests timed out after %.2f seconds", t->exec.duration_ms / 1000);
     } else if (t && t->ran && (t->exec.exit_code != 0 || t->failed || t->errors)) {
         test_counts(t, counts, sizeof(counts));
-        if (!t->parsed) {
+        /* No test ran at all (the tests did not build or load): the error says more. */
+        if (!t->parsed || (!t->passed && !t->failed)) {
             describe_error(l, &t->exec, what, sizeof(what));
             snprintf(buf, cap, "Tests failed: %s", what);
         } else {

@@ -33,6 +33,10 @@
 #include "sandbox/image.h"
 
 #define CACHE_DIR SANDBOX_HOME "/.cache/cove"
+/* Written when the caller brings none. A module path without a dot is fine for a module
+ * nobody downloads; it must not be "main", which `go test` cannot import. */
+#define GO_MOD           "module coverun\n\ngo 1.18\n"
+#define PACKAGE_JSON_ESM "{\"type\": \"module\"}\n"
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {
@@ -96,6 +100,7 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* Does name go on the compiler's command line? Declaration files (.d.ts) never do. */
 static bool is_source(const struct coderun_variant *v, const char *name)
 {
     if (has_suffix(name, ".d.ts"))
@@ -106,7 +111,9 @@ static bool is_source(const struct coderun_variant *v, const char *name)
     return false;
 }
 
-/* Expand one template word into argv. */
+/* Expand one template word into argv (zero, one or many words; see coderun-internal.h). A
+ * tool that is missing here passed check_request(), which checks a variant's own tools, so
+ * it is a helper only some requests need (JUnit for Java tests). */
 static int expand(struct run_ctx *c, const char *w, struct strv *argv, struct cove_err *err)
 {
     const struct coderun_req *req = c->req;
@@ -169,8 +176,8 @@ static int build_argv(struct run_ctx *c, const char *const *tpl, struct strv *ar
 }
 
 /* Write data to the absolute sandbox path. */
-static int write_at(const struct fileops_root *root, const char *path, const char *data,
-                    size_t len, struct cove_err *err)
+static int write_at(const struct fileops_root *root, const char *path, const char *data, size_t len,
+                    struct cove_err *err)
 {
     struct fileops_writer w = FILEOPS_WRITER_INIT;
     int r;
@@ -190,8 +197,7 @@ static int write_at(const struct fileops_root *root, const char *path, const cha
 static int run_path(const struct run_ctx *c, const char *name, char *buf, size_t cap,
                     struct cove_err *err)
 {
-    if (name[0] == '/' || path_normalize(c->dir, name, buf, cap) < 0 ||
-        !path_is_below(buf, c->dir))
+    if (name[0] == '/' || path_normalize(c->dir, name, buf, cap) < 0 || !path_is_below(buf, c->dir))
         return cove_err_setk(err, -EINVAL, "INVALID_PATH",
                              "file path '%s' must be relative and stay inside the run directory",
                              name);
@@ -301,8 +307,8 @@ static int write_all(struct run_ctx *c, struct cove_err *err)
     } else {
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
             return cove_err_errno(err, errno, "getrandom");
-        snprintf(c->dir, sizeof(c->dir), "/tmp/cove-run-%02x%02x%02x%02x%02x%02x%02x%02x",
-                 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+        snprintf(c->dir, sizeof(c->dir), "/tmp/cove-run-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+                 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
         r = fileops_mkdir(&c->root, c->dir, 0700, false, err);
         c->fresh_dir = r >= 0;
     }
@@ -333,16 +339,18 @@ static int write_all(struct run_ctx *c, struct cove_err *err)
         char p[COVE_MAX_PATH + 8];
         snprintf(p, sizeof(p), "%s/go.mod", c->dir);
         if (!sandbox_file_exists(c, p))
-            r = write_at(&c->root, p, "module main\n\ngo 1.18\n", 21, err);
+            r = write_at(&c->root, p, GO_MOD, strlen(GO_MOD), err);
     }
     if (c->v->lang == LANG_JAVASCRIPT && coderun_js_is_esm(req->code, req->code_len) &&
         !given(req, "package.json"))
-        r = write_file(c, "package.json", "{\"type\": \"module\"}\n", 19, err);
+        r = write_file(c, "package.json", PACKAGE_JSON_ESM, strlen(PACKAGE_JSON_ESM), err);
     if (r >= 0 && c->v->lang == LANG_JAVA)
         java_cds(c);
     return r;
 }
 
+/* The phases' extra environment: the language's settings, then the caller's env over them
+ * (a caller may set GOFLAGS or MPLBACKEND differently). */
 static int build_env(struct run_ctx *c, struct cove_err *err)
 {
     c->env = json_object();
@@ -358,9 +366,8 @@ static int build_env(struct run_ctx *c, struct cove_err *err)
 }
 
 /* Run one phase: tpl expanded, in the run directory, within its timeout and the budget. */
-static int phase(struct run_ctx *c, struct sandbox *sb, const char *const *tpl,
-                 uint64_t timeout_ms, bool with_stdin, struct exec_result *out,
-                 struct cove_err *err)
+static int phase(struct run_ctx *c, struct sandbox *sb, const char *const *tpl, uint64_t timeout_ms,
+                 bool with_stdin, struct exec_result *out, struct cove_err *err)
 {
     struct strv argv = {0};
     struct exec_req er = {.cwd = c->dir, .env = c->env, .max_output = c->req->max_output};
@@ -389,6 +396,7 @@ static int phase(struct run_ctx *c, struct sandbox *sb, const char *const *tpl,
     return r;
 }
 
+/* A phase that did not exit 0 in time ends the run: its result is the answer. */
 static bool failed(const struct exec_result *e)
 {
     return e->exit_code != 0 || e->timed_out;
@@ -401,8 +409,8 @@ static int run_phases(struct run_ctx *c, struct sandbox *sb, struct coderun_resu
     const struct coderun_req *req = c->req;
     bool with_tests = c->opts && c->opts->tests && tests;
     bool run_program = c->has_entry || !with_tests;
-    uint64_t ct = req->compile_timeout_ms ? req->compile_timeout_ms
-                                          : COVE_DEFAULT_COMPILE_TIMEOUT_MS;
+    uint64_t ct =
+        req->compile_timeout_ms ? req->compile_timeout_ms : COVE_DEFAULT_COMPILE_TIMEOUT_MS;
     uint64_t rt = req->run_timeout_ms ? req->run_timeout_ms : COVE_DEFAULT_TIMEOUT_MS;
     int r;
 
@@ -435,7 +443,10 @@ static int run_phases(struct run_ctx *c, struct sandbox *sb, struct coderun_resu
     return 0;
 }
 
-/* Check the request against the table; fills c->v. */
+/* Check the request against the table; fills c->v. Everything a caller can get wrong is
+ * found here, before a file is written, so a refused request leaves no trace in the sandbox.
+ * Errors: -EINVAL (UNKNOWN_LANGUAGE, bad dialect, tests without a runner), -ENOTSUP
+ * (LANGUAGE_UNAVAILABLE: a toolchain is not installed; the message lists those that are). */
 static int check_request(struct run_ctx *c, struct cove_err *err)
 {
     const struct coderun_req *req = c->req;
@@ -499,6 +510,8 @@ int coderun_run_opts(struct sandbox *sb, const struct coderun_req *req,
         r = build_env(&c, err);
     if (r >= 0)
         r = run_phases(&c, sb, res, tests, err);
+    /* A program may leave files it cannot delete itself (chmod 000); those stay and are
+     * only logged: the run's answer does not depend on the clean-up. */
     if (c.fresh_dir && fileops_delete(&c.root, c.dir, true, &derr) < 0)
         log_debug("code-run: cannot remove %s: %s", c.dir, derr.msg);
     fileops_root_done(&c.root);

@@ -34,6 +34,13 @@ struct exec_result {
 void exec_result_init(struct exec_result *r, size_t cap);
 void exec_result_done(struct exec_result *r);
 
+/* Parse the JSON body of an exec request (docs/API.md, "Exec") into req. Pure. cwd[cwd_cap]
+ * receives the normalised working directory (req->cwd points to it); argv is malloc'd (free
+ * it with free()), every string is borrowed from body. On failure req is zeroed and err says
+ * which field is wrong: -EINVAL (kind UNKNOWN_FIELD or BAD_REQUEST) or -ENOMEM. */
+int exec_req_from_json(json_t *body, struct exec_req *req, char *cwd, size_t cwd_cap,
+                       struct cove_err *err);
+
 /* Run req in sb. A command that fails, is killed or times out is a successful call with the
  * outcome in res; an error return means the command could not be started (err says why:
  * -EBUSY sandbox not started, -ENOENT missing cwd, ...). A missing program is exit code 127

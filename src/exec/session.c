@@ -6,10 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,12 +27,20 @@
 /* The session shell. The user's command runs through eval in this very shell, so `cd`,
  * `export`, aliases and function definitions take effect; on exit (including an explicit
  * `exit` in the command) the shell writes them back for the next command. Plain variables
- * that are not exported do not carry over. $1 is the session id, $2 the command. */
+ * that are not exported do not carry over. $1 keys the state (see spawn_logged()), $2 is the
+ * command.
+ *
+ * A shell writes the state back only if its command changed it: an async command (a server
+ * that runs for hours) would otherwise undo, when it ends, every `cd` and `export` that the
+ * commands run meanwhile made. */
 static const char WRAPPER[] =
     "S=/tmp/.cove/sessions/$1; mkdir -p \"$S\" 2>/dev/null\n"
     "[ -r \"$S/state\" ] && . \"$S/state\" 2>/dev/null\n"
-    "__cove_save() { { export -p; declare -f; alias -p; printf 'cd -- %q\\n' \"$PWD\"; } "
-    "> \"$S/state.$$\" 2>/dev/null && mv -f \"$S/state.$$\" \"$S/state\"; }\n"
+    "__cove_dump() { export -p; declare -f; alias -p; printf 'cd -- %q\\n' \"$PWD\"; }\n"
+    "__cove_save() { local s; s=$(__cove_dump); [ \"$s\" = \"$__cove_s0\" ] || "
+    "{ printf '%s\\n' \"$s\" > \"$S/state.$$\" && mv -f \"$S/state.$$\" \"$S/state\"; } "
+    "2>/dev/null; }\n"
+    "__cove_s0=$(__cove_dump)\n"
     "trap '__cove_rc=$?; __cove_save; exit $__cove_rc' EXIT\n"
     "shopt -s expand_aliases\n"
     "eval \"$2\"\n";
@@ -80,17 +90,34 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct count_ctx {
+    unsigned n;
+    int64_t max_cgroup_n;
+};
+
 static int count_cb(const struct session_rec *r, void *ud)
+{
+    struct count_ctx *x = ud;
+    x->n++;
+    if (r->cgroup_n > x->max_cgroup_n)
+        x->max_cgroup_n = r->cgroup_n;
+    return 0;
+}
+
+static int count_cmd_cb(const struct command_rec *c, void *ud)
 {
     (*(unsigned *)ud)++;
     return 0;
 }
 
+/* Serialises the count-and-insert of session_create(). */
+static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int session_create(struct sandbox *sb, const char *id, char ret_id[SESSION_ID_MAX + 1],
                    struct cove_err *err)
 {
     struct session_rec r = {0};
-    unsigned n = 0;
+    struct count_ctx x = {0};
     int k;
 
     if (sandbox_state(sb) != SANDBOX_STARTED)
@@ -99,18 +126,26 @@ int session_create(struct sandbox *sb, const char *id, char ret_id[SESSION_ID_MA
     if (id && valid_id(id) < 0)
         return cove_err_set(err, -EINVAL,
                             "session id must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
-    store_session_list(sandbox_store(), sandbox_id(sb), count_cb, &n);
-    if (n >= SESSION_MAX_PER_SANDBOX)
+    pthread_mutex_lock(&create_mu);
+    store_session_list(sandbox_store(), sandbox_id(sb), count_cb, &x);
+    if (x.n >= SESSION_MAX_PER_SANDBOX) {
+        pthread_mutex_unlock(&create_mu);
         return cove_err_setk(err, -EBUSY, "TOO_MANY_SESSIONS",
                              "a sandbox may have at most %d sessions", SESSION_MAX_PER_SANDBOX);
+    }
     snprintf(r.sandbox_id, sizeof(r.sandbox_id), "%s", sandbox_id(sb));
     if (id)
         snprintf(r.id, sizeof(r.id), "%s", id);
     else
         uuid4(r.id);
+    /* The session's cgroup must be no other live session's: the sandbox's exec counter
+     * starts again at 1 when coved restarts, the sessions in the store do not. */
     r.cgroup_n = (int64_t)sandbox_next_exec(sb);
+    if (r.cgroup_n <= x.max_cgroup_n)
+        r.cgroup_n = x.max_cgroup_n + 1;
     r.created_at = now_ms();
     k = store_session_insert(sandbox_store(), &r);
+    pthread_mutex_unlock(&create_mu);
     if (k == -EEXIST)
         return cove_err_setk(err, -EEXIST, "SESSION_EXISTS", "session '%s' already exists", r.id);
     if (k < 0)
@@ -187,19 +222,30 @@ static void slurp(struct sandbox *sb, const char *cid, enum session_stream s, st
     }
 }
 
+/* Start command through init. The status file is flock()ed here, before init gets its
+ * descriptor: the lock then lives exactly as long as init keeps that file open, which is
+ * until it has written the exit status or died with its sandbox (see
+ * session_command_status()).
+ * timeout_ms (0 = none) is enforced by init, so it holds across coved restarts. */
 static int spawn_logged(struct sandbox *sb, const struct session_rec *sr, const char *cid,
-                        const char *command, int *ret_ctl, int32_t *ret_pid, struct cove_err *err)
+                        const char *command, uint64_t timeout_ms, int *ret_ctl, int32_t *ret_pid,
+                        struct cove_err *err)
 {
-    char *argv[] = {"/bin/bash",     "-c", (char *)WRAPPER, "cove-session", (char *)sr->id,
-                    (char *)command, NULL};
+    /* The shell state is keyed by the session's creation too: a new session that reuses
+     * the id of a deleted one starts afresh. */
+    char key[SESSION_ID_MAX + 32];
+    char *argv[] = {"/bin/bash", "-c", (char *)WRAPPER, "cove-session", key, (char *)command, NULL};
     _cleanup_close_ int ctl = -EBADF, out = -EBADF, errf = -EBADF, st = -EBADF, procs = -EBADF,
                         devnull = -EBADF;
-    struct ctl_msg m = {.type = CTL_SPAWN, .flags = CTL_F_LOG | CTL_F_CGROUP_FD | CTL_F_STDIN_PIPE};
+    struct ctl_msg m = {.type = CTL_SPAWN,
+                        .flags = CTL_F_LOG | CTL_F_CGROUP_FD | CTL_F_STDIN_PIPE,
+                        .status = (int32_t)timeout_ms};
     _cleanup_free_ char *payload = NULL;
     char dir[600], **envp;
     size_t len;
     int k;
 
+    snprintf(key, sizeof(key), "%s.%lld", sr->id, (long long)sr->created_at);
     snprintf(dir, sizeof(dir), "%s/%s", sessions_dir, sandbox_id(sb));
     (void)mkdir(dir, 0700);
     out = open_log(sandbox_id(sb), cid, "out");
@@ -208,6 +254,8 @@ static int spawn_logged(struct sandbox *sb, const struct session_rec *sr, const 
     devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || errf < 0 || st < 0 || devnull < 0)
         return cove_err_errno(err, errno, "create command logs in %s", dir);
+    if (flock(st, LOCK_EX | LOCK_NB) < 0)
+        return cove_err_errno(err, errno, "lock the status file of command %s", cid);
     k = cgroup_ops()->exec_create(sandbox_id(sb), (uint64_t)sr->cgroup_n, &procs);
     if (k < 0)
         return cove_err_errno(err, -k, "session cgroup");
@@ -229,6 +277,9 @@ static int spawn_logged(struct sandbox *sb, const struct session_rec *sr, const 
     k = ctl_recv(ctl, &m, 30000);
     if (k <= 0)
         return cove_err_set(err, -EIO, "the sandbox did not answer the spawn request");
+    if (m.type == CTL_ERROR && m.err == EAGAIN)
+        return cove_err_setk(err, -EBUSY, "TOO_MANY_RUNNING", "cannot start the command: %s",
+                             m.text);
     if (m.type == CTL_ERROR)
         return cove_err_set(err, -(m.err ? m.err : EIO), "cannot start the command: %s", m.text);
     *ret_pid = m.pid;
@@ -244,15 +295,25 @@ int session_exec(struct sandbox *sb, const char *sid, const char *command, bool 
     struct command_rec cr = {0};
     _cleanup_close_ int ctl = -EBADF;
     struct timespec t0, t1;
+    unsigned n = 0;
     int32_t pid = 0;
     int k;
 
     k = store_session_get(sandbox_store(), sandbox_id(sb), sid, &sr);
     if (k < 0)
         return cove_err_setk(err, -ENOENT, "SESSION_NOT_FOUND", "session '%s' not found", sid);
+    if (sandbox_state(sb) != SANDBOX_STARTED)
+        return cove_err_setk(err, -EBUSY, "INVALID_STATE", "sandbox '%s' is not started",
+                             sandbox_id(sb));
+    store_command_list(sandbox_store(), sandbox_id(sb), sid, count_cmd_cb, &n);
+    if (n >= SESSION_MAX_COMMANDS)
+        return cove_err_setk(err, -EBUSY, "TOO_MANY_COMMANDS",
+                             "session '%s' has run %d commands, the most it keeps; delete it and "
+                             "create a new one",
+                             sid, SESSION_MAX_COMMANDS);
     uuid4(cr.id);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    k = spawn_logged(sb, &sr, cr.id, command, &ctl, &pid, err);
+    k = spawn_logged(sb, &sr, cr.id, command, timeout_ms, &ctl, &pid, err);
     snprintf(cr.sandbox_id, sizeof(cr.sandbox_id), "%s", sandbox_id(sb));
     if (k < 0) {
         unlink_logs_cb(&cr, NULL);
@@ -273,6 +334,9 @@ int session_exec(struct sandbox *sb, const char *sid, const char *command, bool 
 
     sandbox_busy(sb, 1);
     struct ctl_msg m;
+    /* init kills the command at its deadline; this one only covers an init that did not. */
+    if (timeout_ms)
+        timeout_ms += SESSION_TIMEOUT_GRACE_MS;
     for (;;) {
         int64_t left = -1;
         if (timeout_ms) {
@@ -298,19 +362,38 @@ int session_exec(struct sandbox *sb, const char *sid, const char *command, bool 
     session_command_status(sb, cr.id, &cs, NULL);
     res->exit_code = cs.finished ? cs.exit_code : -1;
     res->signal = cs.signal;
+    res->timed_out = res->timed_out || cs.timed_out;
     (void)max_output;
     slurp(sb, cr.id, SESSION_STDOUT, &res->out, &res->out_truncated);
     slurp(sb, cr.id, SESSION_STDERR, &res->err, &res->err_truncated);
     return 0;
 }
 
+/* Parse the status file init writes: {"exit_code":N,"signal":S[,"timed_out":true]}. */
+static bool read_status(int fd, struct session_cmd_status *ret)
+{
+    char buf[128];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    int ec, sig;
+
+    buf[n > 0 ? n : 0] = '\0';
+    if (sscanf(buf, "{\"exit_code\":%d,\"signal\":%d", &ec, &sig) != 2)
+        return false;
+    ret->finished = true;
+    ret->exit_code = ec;
+    ret->signal = sig;
+    ret->timed_out = strstr(buf, "\"timed_out\":true") != NULL;
+    return true;
+}
+
 int session_command_status(struct sandbox *sb, const char *cid, struct session_cmd_status *ret,
                            struct cove_err *err)
 {
     struct command_rec cr;
-    char p[700], buf[128] = "";
+    _cleanup_close_ int fd = -EBADF;
+    char p[700];
     struct stat st;
-    int k, fd, ec = 0, sig = 0;
+    int k;
 
     memset(ret, 0, sizeof(*ret));
     k = store_command_get(sandbox_store(), sandbox_id(sb), cid, &cr);
@@ -319,19 +402,16 @@ int session_command_status(struct sandbox *sb, const char *cid, struct session_c
     free(cr.command);
     log_path(sandbox_id(sb), cid, "status", p, sizeof(p));
     fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        buf[n > 0 ? n : 0] = '\0';
-        close(fd);
-    }
-    if (sscanf(buf, "{\"exit_code\":%d,\"signal\":%d}", &ec, &sig) == 2) {
-        ret->finished = true;
-        ret->exit_code = ec;
-        ret->signal = sig;
-    } else if (sandbox_state(sb) == SANDBOX_STARTED) {
-        ret->running = true;
-    } else {
-        ret->lost = true; /* stopped with the sandbox before it could report */
+    if (fd >= 0 && !read_status(fd, ret)) {
+        /* init holds the lock taken in spawn_logged() until it wrote the status or died
+         * (sandbox stopped, even if it was started again since). Re-read after getting the
+         * lock: the status may have been written in between. */
+        if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+            ret->running = true;
+        else if (!read_status(fd, ret))
+            ret->lost = true;
+    } else if (fd < 0) {
+        ret->lost = true;
     }
     log_path(sandbox_id(sb), cid, "out", p, sizeof(p));
     if (stat(p, &st) == 0)
@@ -372,17 +452,29 @@ static int ctl_simple(struct sandbox *sb, struct ctl_msg *m, const void *payload
         k = ctl_recv(ctl, m, 5000);
     if (k <= 0)
         return cove_err_set(err, -EIO, "the sandbox did not answer");
+    if (m->type == CTL_ERROR && m->err == ESRCH)
+        return cove_err_setk(err, -EBUSY, "COMMAND_ALREADY_COMPLETED", "%s", m->text);
+    if (m->type == CTL_ERROR && m->err == EPIPE)
+        return cove_err_setk(err, -EBUSY, "STDIN_CLOSED", "the command's stdin is closed");
     if (m->type == CTL_ERROR)
-        return cove_err_setk(err, -(m->err ? m->err : EIO),
-                             m->err == ESRCH ? "COMMAND_ALREADY_COMPLETED" : "CONFLICT", "%s",
-                             m->text);
+        return cove_err_setk(err, -(m->err ? m->err : EIO), "CONFLICT", "%s", m->text);
     return m->status;
 }
 
+/* The pid of a running command. A command that ended is refused here rather than by init:
+ * its pid may belong to another process by now, above all after the sandbox restarted. */
 static int command_pid(struct sandbox *sb, const char *cid, int32_t *pid, struct cove_err *err)
 {
+    struct session_cmd_status st;
     struct command_rec cr;
-    int k = store_command_get(sandbox_store(), sandbox_id(sb), cid, &cr);
+    int k = session_command_status(sb, cid, &st, err);
+
+    if (k < 0)
+        return k;
+    if (!st.running)
+        return cove_err_setk(err, -EBUSY, "COMMAND_ALREADY_COMPLETED",
+                             "command '%s' is no longer running", cid);
+    k = store_command_get(sandbox_store(), sandbox_id(sb), cid, &cr);
     if (k < 0)
         return cove_err_setk(err, -ENOENT, "COMMAND_NOT_FOUND", "command '%s' not found", cid);
     free(cr.command);

@@ -20,15 +20,18 @@
 #define SESSION_ID_MAX          64
 #define SESSION_MAX_PER_SANDBOX 64
 #define SESSION_MAX_COMMANDS    1000 /* per session, kept with their logs */
+/* coved's own deadline for a sync command, past the one init enforces. */
+#define SESSION_TIMEOUT_GRACE_MS 2000
 
 enum session_stream { SESSION_STDOUT, SESSION_STDERR };
 
 struct session_cmd_status {
     bool running;
-    bool finished; /* exit status known */
-    int exit_code; /* valid when finished */
-    int signal;    /* 0 unless killed by a signal */
-    bool lost;     /* the sandbox stopped before the command reported an exit */
+    bool finished;  /* exit status known */
+    int exit_code;  /* valid when finished */
+    int signal;     /* 0 unless killed by a signal */
+    bool lost;      /* the sandbox stopped before the command reported an exit */
+    bool timed_out; /* init killed it at its timeout */
     uint64_t stdout_bytes;
     uint64_t stderr_bytes;
 };
@@ -41,8 +44,10 @@ int session_delete(struct sandbox *sb, const char *id, struct cove_err *err);
 /* Kill and forget every session of a sandbox's (on sandbox delete); never fails. */
 void session_forget_all(struct sandbox *sb);
 /* Run command in the session. Async: returns once started, *ret_cid names it. Sync: waits
- * up to timeout_ms (0 = no limit) and fills res (stdout/stderr from the logs, truncated to
- * max_output). A sync command that times out is killed (its process group). */
+ * for it and fills res (stdout/stderr from the logs, truncated to max_output). A command
+ * still running after timeout_ms (0 = no limit; sync or async) is killed with SIGKILL to its
+ * process group by init. -EBUSY when the sandbox is not started or the session has run
+ * SESSION_MAX_COMMANDS commands. */
 int session_exec(struct sandbox *sb, const char *sid, const char *command, bool async,
                  uint64_t timeout_ms, size_t max_output, char ret_cid[37], struct exec_result *res,
                  struct cove_err *err);

@@ -138,6 +138,13 @@ int http_reply_fd(struct http_req *req, unsigned status, const char *content_typ
 typedef long (*http_stream_fn)(void *ctx, uint64_t pos, char *out, size_t max);
 int http_reply_stream(struct http_req *req, unsigned status, const char *content_type,
                       http_stream_fn read_cb, void *ctx, void (*free_cb)(void *));
+/* Like http_reply_stream, for a body whose size is known up front: it goes out with that
+ * Content-Length instead of chunked (also in the answer to HEAD, which reads no body).
+ * HTTP_SIZE_UNKNOWN means chunked. */
+#define HTTP_SIZE_UNKNOWN UINT64_MAX
+int http_reply_stream_sized(struct http_req *req, unsigned status, const char *content_type,
+                            uint64_t size, http_stream_fn read_cb, void *ctx,
+                            void (*free_cb)(void *));
 int http_reply_empty(struct http_req *req, unsigned status);
 
 /* WebSocket upgrade. Replies 101 (or a JSON 400 if the request is not a valid upgrade) and,

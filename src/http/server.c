@@ -317,6 +317,14 @@ static void stream_free(void *cls)
 int http_reply_stream(struct http_req *req, unsigned status, const char *content_type,
                       http_stream_fn read_cb, void *ctx, void (*free_cb)(void *))
 {
+    return http_reply_stream_sized(req, status, content_type, HTTP_SIZE_UNKNOWN, read_cb, ctx,
+                                   free_cb);
+}
+
+int http_reply_stream_sized(struct http_req *req, unsigned status, const char *content_type,
+                            uint64_t size, http_stream_fn read_cb, void *ctx,
+                            void (*free_cb)(void *))
+{
     const union MHD_ConnectionInfo *ci;
     struct MHD_Response *resp;
     struct http_stream *s;
@@ -330,8 +338,8 @@ int http_reply_stream(struct http_req *req, unsigned status, const char *content
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci)
         s->fd = ci->connect_fd;
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, stream_read, s,
-                                             stream_free);
+    resp = MHD_create_response_from_callback(size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size,
+                                             HTTP_STREAM_BLOCK, stream_read, s, stream_free);
     if (!resp) {
         stream_free(s);
         return -ENOMEM;

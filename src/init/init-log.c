@@ -5,13 +5,17 @@
  * is read and dropped, so the command never blocks on a full pipe), and its wait status is
  * written to a status file when it exits. Because init, not coved, holds all of this, a
  * session command and its logs survive a restart of coved. Its stdin is either a file given
- * by coved or a pipe that INPUT requests feed. */
+ * by coved or a pipe that INPUT requests feed. A SPAWN's `status` field is a timeout in
+ * milliseconds (0 = none): at the deadline init kills the command's process group and its
+ * status says "timed_out". */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init/init.h"
@@ -19,15 +23,24 @@
 #define MAX_JOBS 256
 
 struct job {
-    pid_t pid;     /* 0 = free slot */
-    int pipe[2];   /* read ends of stdout, stderr; -1 at EOF */
-    int log[2];    /* host log files */
-    uint64_t n[2]; /* bytes logged per stream */
-    int in_w;      /* stdin pipe, or -1 */
-    int status_fd; /* -1 once written */
+    pid_t pid;        /* 0 = free slot */
+    int pipe[2];      /* read ends of stdout, stderr; -1 at EOF */
+    int log[2];       /* host log files */
+    uint64_t n[2];    /* bytes logged per stream */
+    int in_w;         /* stdin pipe, or -1 */
+    int status_fd;    /* -1 once written */
+    int64_t deadline; /* CLOCK_MONOTONIC ms, 0 = none */
+    bool timed_out;
 };
 
 static struct job jobs[MAX_JOBS];
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void close_fd(int *fd)
 {
@@ -93,7 +106,8 @@ pid_t job_spawn(const struct ctl_msg *req, const char *payload, const int *fds, 
                       .pipe = {out[0], err[0]},
                       .log = {fcntl(fds[1], F_DUPFD_CLOEXEC, 0), fcntl(fds[2], F_DUPFD_CLOEXEC, 0)},
                       .in_w = in[1],
-                      .status_fd = fcntl(fds[4], F_DUPFD_CLOEXEC, 0)};
+                      .status_fd = fcntl(fds[4], F_DUPFD_CLOEXEC, 0),
+                      .deadline = req->status > 0 ? mono_ms() + req->status : 0};
     return pid;
 }
 
@@ -151,12 +165,19 @@ bool jobs_reaped(pid_t pid, int status)
 
         if (j->pid != pid || j->status_fd < 0)
             continue;
+        /* What the command wrote before it exited is in the pipes now; log it before the
+         * status says "exited", or a reader that sees the status would miss its last output
+         * (SIGCHLD can be handled before the pipes are polled). */
+        for (int s = 0; s < 2; s++)
+            if (j->pipe[s] >= 0)
+                drain(j, s);
         if (WIFSIGNALED(status))
-            len = snprintf(line, sizeof(line), "{\"exit_code\":%d,\"signal\":%d}\n",
-                           128 + WTERMSIG(status), WTERMSIG(status));
+            len = snprintf(line, sizeof(line), "{\"exit_code\":%d,\"signal\":%d%s}\n",
+                           128 + WTERMSIG(status), WTERMSIG(status),
+                           j->timed_out ? ",\"timed_out\":true" : "");
         else
-            len = snprintf(line, sizeof(line), "{\"exit_code\":%d,\"signal\":0}\n",
-                           WEXITSTATUS(status));
+            len = snprintf(line, sizeof(line), "{\"exit_code\":%d,\"signal\":0%s}\n",
+                           WEXITSTATUS(status), j->timed_out ? ",\"timed_out\":true" : "");
         (void)!write(j->status_fd, line, (size_t)len);
         close_fd(&j->status_fd);
         close_fd(&j->in_w);
@@ -186,6 +207,33 @@ int jobs_input(pid_t pid, const char *data, size_t len, bool eof)
         return (int)w;
     }
     return -ESRCH;
+}
+
+int jobs_poll_timeout(void)
+{
+    int64_t now = mono_ms(), next = -1;
+
+    for (size_t i = 0; i < MAX_JOBS; i++) {
+        const struct job *j = &jobs[i];
+        if (j->pid && j->status_fd >= 0 && j->deadline && !j->timed_out)
+            next = next < 0 || j->deadline < next ? j->deadline : next;
+    }
+    if (next < 0)
+        return -1;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+void jobs_expire(void)
+{
+    int64_t now = mono_ms();
+
+    for (size_t i = 0; i < MAX_JOBS; i++) {
+        struct job *j = &jobs[i];
+        if (j->pid && j->status_fd >= 0 && j->deadline && !j->timed_out && j->deadline <= now) {
+            j->timed_out = true;
+            (void)kill(-j->pid, SIGKILL);
+        }
+    }
 }
 
 unsigned jobs_running(void)

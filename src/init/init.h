@@ -27,3 +27,7 @@ bool jobs_reaped(pid_t pid, int status);
 /* Feed stdin: bytes taken (may be fewer than len), or -errno. */
 int jobs_input(pid_t pid, const char *data, size_t len, bool eof);
 unsigned jobs_running(void);
+/* Milliseconds until the next job deadline (0 = one is due), or -1 if there is none. */
+int jobs_poll_timeout(void);
+/* Kill (SIGKILL to the process group) every job whose deadline has passed. */
+void jobs_expire(void);

@@ -180,7 +180,8 @@ struct pv {
     char sandbox_id[33];
     char set_cookie[200];
     int netns;
-    bool ws;
+    int conn_fd; /* connected to the port by wait_listening, not yet handed on */
+    bool ws, path_form;
     /* curl */
     CURL *e;
     CURLM *m;
@@ -194,6 +195,8 @@ struct pv {
     bool down_paused, headers_done, finished;
     CURLcode result;
     long status;
+    int64_t resp_len; /* the upstream's Content-Length, or -1 (chunked, or until close) */
+    bool resp_chunked;
     struct curl_slist *resp_hdrs;
 };
 
@@ -213,6 +216,8 @@ static void pv_free(void *p)
     buf_free(&v->down);
     if (v->netns >= 0)
         close(v->netns);
+    if (v->conn_fd >= 0)
+        close(v->conn_fd);
     if (v->sb) {
         sandbox_busy(v->sb, -1);
         sandbox_unref(v->sb);
@@ -257,7 +262,10 @@ static int ns_connect(int netns, unsigned port)
     return fd;
 }
 
-/* Wait until something accepts on the port (a server that is still starting). */
+/* Wait until something accepts on the port (a server that is still starting). The
+ * connection that proves it is kept in v->conn_fd: a WebSocket relay uses it. (HTTP closes
+ * it and lets curl connect again: handing curl a connected socket through
+ * CURL_SOCKOPT_ALREADY_CONNECTED fails in libcurl 7.88, curl#10626, fixed in 8.0.) */
 static int wait_listening(struct pv *v)
 {
     struct timespec t0, t;
@@ -267,7 +275,7 @@ static int wait_listening(struct pv *v)
     for (;;) {
         r = ns_connect(v->netns, v->port);
         if (r >= 0) {
-            close(r);
+            v->conn_fd = r;
             return 0;
         }
         if (r != -ECONNREFUSED)
@@ -351,14 +359,21 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ud)
         /* a new status line (e.g. after 100 Continue): start over */
         curl_slist_free_all(v->resp_hdrs);
         v->resp_hdrs = NULL;
+        v->resp_len = -1;
+        v->resp_chunked = false;
         return len;
     }
     if (len <= 2) {
+        curl_off_t cl = -1;
         curl_easy_getinfo(v->e, CURLINFO_RESPONSE_CODE, &v->status);
+        curl_easy_getinfo(v->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        v->resp_len = v->resp_chunked ? -1 : cl;
         if (v->status >= 200)
             v->headers_done = true;
         return len;
     }
+    if (colon && colon - data == 17 && !strncasecmp(data, "transfer-encoding", 17))
+        v->resp_chunked = true; /* it wins over any Content-Length (RFC 9112 6.3) */
     if (colon && !hop_by_hop(data, (size_t)(colon - data))) {
         char line[8192];
         size_t l = len;
@@ -422,6 +437,29 @@ static int add_header_cb(const char *name, const char *value, void *ud)
     return 0;
 }
 
+/* Remove every name=... (or bare name) pair from the query string of target, in place. */
+static void strip_query_param(char *target, const char *name)
+{
+    char *qm = strchr(target, '?'), *r, *w;
+    size_t nl = strlen(name);
+
+    if (!qm)
+        return;
+    for (r = w = qm + 1; *r;) {
+        size_t len = strcspn(r, "&");
+        if (!(len >= nl && !strncmp(r, name, nl) && (len == nl || r[nl] == '='))) {
+            if (w > qm + 1)
+                *w++ = '&';
+            memmove(w, r, len);
+            w += len;
+        }
+        r += len + (r[len] == '&');
+    }
+    *w = '\0';
+    if (w == qm + 1)
+        *qm = '\0'; /* nothing left: drop the '?' too */
+}
+
 /* Resolve the request to (sandbox, port, rest) and check its token. Replies on failure. */
 static int resolve(struct http_req *req, struct pv *v)
 {
@@ -461,6 +499,7 @@ static int resolve(struct http_req *req, struct pv *v)
         if (parse_u32_range(num, 1, 65535, &port) < 0)
             return http_reply_error(req, 400, "BAD_REQUEST", "port must be 1-65535"), -EINVAL;
         v->port = port;
+        v->path_form = true;
         snprintf(v->rest, sizeof(v->rest), "%s%s", *s2 == '/' ? "" : "/", s2);
     }
     r = sandbox_lookup(NULL, v->sandbox_id, &v->sb, &err);
@@ -486,9 +525,10 @@ static int resolve(struct http_req *req, struct pv *v)
     if (authed)
         return 0;
     const char *given = http_req_header(req, "X-Daytona-Preview-Token");
-    const char *q = http_req_query(req, "DAYTONA_SANDBOX_AUTH_KEY");
+    const char *qname = "DAYTONA_SANDBOX_AUTH_KEY";
+    const char *q = http_req_query(req, qname);
     if (!q)
-        q = http_req_query(req, "token");
+        q = http_req_query(req, qname = "token");
     if (!given)
         given = q;
     if (!given) {
@@ -507,9 +547,11 @@ static int resolve(struct http_req *req, struct pv *v)
                                 "this preview needs the sandbox's preview token: send header "
                                 "X-Daytona-Preview-Token, or use a signed preview URL"),
                -EACCES;
-    if (q && given == q)
+    if (q && given == q) {
         snprintf(v->set_cookie, sizeof(v->set_cookie),
                  "daytona-sandbox-auth-%s=%s; Path=/; HttpOnly; SameSite=Lax", v->sandbox_id, q);
+        strip_query_param(v->rest, qname); /* like the header, the token stays with us */
+    }
     return 0;
 }
 
@@ -523,6 +565,8 @@ int preview_prepare(struct http_req *req)
     if (!v)
         return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
     v->netns = -1;
+    v->conn_fd = -1;
+    v->resp_len = -1;
     buf_init(&v->up, 4u << 20);
     buf_init(&v->down, DOWN_HIGH_WATER + (256u << 10));
     http_req_set_ctx(req, v, pv_free);
@@ -556,6 +600,8 @@ int preview_prepare(struct http_req *req)
     v->ws = up && !strcasecmp(up, "websocket");
     if (v->ws)
         return 0;
+    close(v->conn_fd);
+    v->conn_fd = -1;
     /* Plain HTTP: set up curl now so the body can stream into it. */
     char url[COVE_MAX_URL_BYTES + 64];
     const char *cl = http_req_header(req, "Content-Length");
@@ -583,7 +629,6 @@ int preview_prepare(struct http_req *req)
     curl_easy_setopt(v->e, CURLOPT_ERRORBUFFER, v->errbuf);
     curl_easy_setopt(v->e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(v->e, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(v->e, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
     curl_easy_setopt(v->e, CURLOPT_ACCEPT_ENCODING, NULL);
     if (v->has_body) {
         curl_easy_setopt(v->e, CURLOPT_UPLOAD, 1L);
@@ -689,6 +734,8 @@ static void ws_free(void *ctx)
 
 static int hdr_line_cb(const char *name, const char *value, void *ud)
 {
+    if (!strcasecmp(name, "x-daytona-preview-token"))
+        return 0; /* the token is ours, not the sandbox's */
     buf_appendf(ud, "%s: %s\r\n", name, value);
     return 0;
 }
@@ -705,7 +752,8 @@ static int proxy_websocket(struct http_req *req, struct pv *v)
 
     if (!w)
         return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory");
-    fd = ns_connect(v->netns, v->port);
+    fd = v->conn_fd >= 0 ? v->conn_fd : ns_connect(v->netns, v->port);
+    v->conn_fd = -1;
     if (fd < 0) {
         free(w);
         return http_reply_error(req, 502, "PORT_NOT_LISTENING", "cannot connect to port %u: %s",
@@ -780,11 +828,19 @@ int preview_handle(struct http_req *req)
             continue;
         *colon = '\0';
         const char *val = colon + 1;
+        char loc[COVE_MAX_URL_BYTES + 64];
         val += strspn(val, " \t");
+        if (v->path_form && !strcasecmp(h->data, "Location") && val[0] == '/' && val[1] != '/') {
+            /* keep a root-relative redirect under /preview/{id}/{port} */
+            snprintf(loc, sizeof(loc), "/preview/%s/%u%s", v->sandbox_id, v->port, val);
+            val = loc;
+        }
         http_req_add_header(req, h->data, val);
         *colon = ':';
     }
-    /* The response streams from the connection thread; pv stays owned by the request. */
-    return http_reply_stream(req, (unsigned)(v->status ? v->status : 502), NULL, stream_cb, v,
-                             noop_free);
+    /* The response streams from the connection thread; pv stays owned by the request. curl
+     * undoes the upstream's chunking and libmicrohttpd chunks again whatever has no length. */
+    return http_reply_stream_sized(req, (unsigned)(v->status ? v->status : 502), NULL,
+                                   v->resp_len >= 0 ? (uint64_t)v->resp_len : HTTP_SIZE_UNKNOWN,
+                                   stream_cb, v, noop_free);
 }

@@ -56,10 +56,37 @@ def init_path():
     return binary("src/init/cove-init")
 
 
+def uid_bases_in_use():
+    """The --uid-base of every coved running on this host (other test runs included)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--uid-base" in argv[:-1]:
+            try:
+                found.append(int(argv[argv.index(b"--uid-base") + 1]))
+            except ValueError:
+                pass
+    return found
+
+
 def pick_uid_base(slot):
-    """A uid base unique to this run (pid-derived) and to slot, inside the allowed window."""
+    """A uid base unique to this run (pid-derived) and to slot, inside the allowed window,
+    skipping the ranges of coveds that already run: cleanup() kills every process in our
+    range, so a range shared with a concurrent test run would kill its sandboxes."""
     n_slots = (UID_LAST_BASE - UID_FIRST) // UID_RANGE
-    return UID_FIRST + ((os.getpid() + slot * 7) % n_slots) * UID_RANGE
+    first = (os.getpid() + slot * 7) % n_slots
+    used = uid_bases_in_use()
+    for k in range(n_slots):
+        base = UID_FIRST + ((first + k) % n_slots) * UID_RANGE
+        if not any(b < base + UID_RANGE and base < b + UID_RANGE for b in used):
+            return base
+    return UID_FIRST + first * UID_RANGE
 
 
 class Daemon:

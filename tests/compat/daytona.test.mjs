@@ -1,0 +1,406 @@
+// Conformance suite: the official Daytona TypeScript SDK (@daytonaio/sdk, pinned in
+// package.json) drives a real coved started by harness.py. Every call asserts what comes
+// back (states, outputs, bytes, fields), not merely that nothing threw.
+//
+// Run as root from tests/compat: npm ci && node --test (scripts/test does this).
+// Sessions, PTY and preview traffic are covered where they are built (sessions/preview).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Daytona,
+  DaytonaAuthenticationError,
+  DaytonaFileNotFoundError,
+  DaytonaNotFoundError,
+  DaytonaProcessExecutionTimeoutError,
+  DaytonaTimeoutError,
+  DaytonaValidationError,
+} from '@daytonaio/sdk';
+import { startCoved } from './coved.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let coved;
+let daytona;
+let sb; // the python sandbox most tests share
+
+before(async () => {
+  console.error(`[${new Date().toISOString()}] starting coved`);
+  coved = await startCoved();
+  daytona = new Daytona({ apiKey: coved.key, apiUrl: coved.apiUrl });
+  sb = await daytona.create({ envVars: { COVE_SB: 'yes' }, labels: { suite: 'compat' } });
+});
+
+after(async () => {
+  console.error(`[${new Date().toISOString()}] tests done, stopping coved`);
+  // Unsubscribe the shared sandbox from the (refused) event stream before coved goes away.
+  if (sb) await sb.delete();
+  if (daytona) await daytona[Symbol.asyncDispose]();
+  if (coved) assert.equal(await coved.stop(), 0, 'harness reported leftovers (see stderr)');
+  console.error(`[${new Date().toISOString()}] coved stopped`);
+});
+
+describe('construction and lifecycle', () => {
+  test('environment-variable construction reaches coved', async () => {
+    const saved = { ...process.env };
+    process.env.DAYTONA_API_KEY = coved.key;
+    process.env.DAYTONA_API_URL = coved.apiUrl;
+    try {
+      const d = new Daytona();
+      const got = await d.get(sb.id);
+      assert.equal(got.id, sb.id);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('create() with defaults is started, python, with a toolbox URL', async () => {
+    assert.equal(sb.state, 'started');
+    assert.equal(sb.labels['code-toolbox-language'], 'python');
+    assert.equal(sb.labels.suite, 'compat');
+    assert.equal(sb.env.COVE_SB, 'yes');
+    assert.equal(sb.toolboxProxyUrl, `${coved.origin}/toolbox`);
+    assert.equal(typeof sb.cpu, 'number');
+    assert.equal(sb.user, 'cove');
+  });
+
+  test('create() with language, resources, intervals, networkBlockAll and snapshot', async () => {
+    const js = await daytona.create({
+      language: 'javascript',
+      snapshot: 'base',
+      resources: { cpu: 2, memory: 2, disk: 4 },
+      autoStopInterval: 30,
+      autoDeleteInterval: 120,
+      networkBlockAll: true,
+      name: 'compat-js',
+    });
+    try {
+      assert.equal(js.state, 'started');
+      assert.equal(js.name, 'compat-js');
+      assert.equal(js.labels['code-toolbox-language'], 'javascript');
+      assert.equal(js.cpu, 2);
+      assert.equal(js.memory, 2);
+      assert.equal(js.disk, 4);
+      assert.equal(js.autoStopInterval, 30);
+      assert.equal(js.autoDeleteInterval, 120);
+      assert.equal(js.networkBlockAll, true);
+      assert.equal(js.snapshot, 'base');
+      const r = await js.process.codeRun('console.log(6 * 7)');
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.result, '42\n');
+    } finally {
+      await js.delete();
+    }
+  });
+
+  test('create() refuses image builds with a clear validation error', async () => {
+    await assert.rejects(daytona.create({ image: 'python:3.12-slim' }), (e) => {
+      assert.ok(e instanceof DaytonaValidationError, e.constructor.name);
+      assert.match(e.message, /cannot build images/);
+      return true;
+    });
+  });
+
+  test('ephemeral sandbox is gone after stop()', async () => {
+    const eph = await daytona.create({ ephemeral: true });
+    assert.equal(eph.autoDeleteInterval, 0);
+    await eph.stop();
+    assert.ok(['destroyed', 'stopped'].includes(eph.state), eph.state);
+    await assert.rejects(daytona.get(eph.id), DaytonaNotFoundError);
+  });
+
+  test('get(), refreshData(), stop(), start(), delete()', async () => {
+    const s = await daytona.create({ language: 'typescript' });
+    const got = await daytona.get(s.id);
+    assert.equal(got.id, s.id);
+    assert.equal(got.labels['code-toolbox-language'], 'typescript');
+    await s.stop();
+    assert.equal(s.state, 'stopped');
+    await s.refreshData();
+    assert.equal(s.state, 'stopped');
+    await s.start();
+    assert.equal(s.state, 'started');
+    const r = await s.process.executeCommand('echo back');
+    assert.equal(r.result, 'back\n');
+    await s.delete();
+    await assert.rejects(daytona.get(s.id), (e) => {
+      assert.ok(e instanceof DaytonaNotFoundError, e.constructor.name);
+      assert.match(e.message, /not found/);
+      return true;
+    });
+  });
+
+  test('list() filters by labels and follows the cursor', async () => {
+    const made = [];
+    try {
+      for (let i = 0; i < 3; i++) made.push(await daytona.create({ labels: { grp: 'list-test' } }));
+      const seen = [];
+      for await (const s of daytona.list({ labels: { grp: 'list-test' }, limit: 2 })) {
+        seen.push(s.id);
+        assert.equal(s.labels.grp, 'list-test');
+      }
+      assert.deepEqual(seen.sort(), made.map((s) => s.id).sort());
+      const none = [];
+      for await (const s of daytona.list({ labels: { grp: 'nobody' } })) none.push(s);
+      assert.equal(none.length, 0);
+    } finally {
+      for (const s of made) await s.delete();
+    }
+  });
+
+  test('setLabels and the interval setters persist', async () => {
+    const labels = await sb.setLabels({ suite: 'compat', extra: 'x' });
+    assert.equal(labels.extra, 'x');
+    await sb.setAutostopInterval(45);
+    await sb.setAutoArchiveInterval(60);
+    await sb.setAutoDeleteInterval(-1);
+    await sb.refreshData();
+    assert.equal(sb.labels.extra, 'x');
+    assert.equal(sb.labels['code-toolbox-language'], 'python');
+    assert.equal(sb.autoStopInterval, 45);
+    assert.equal(sb.autoArchiveInterval, 60);
+    assert.equal(sb.autoDeleteInterval, -1);
+  });
+
+  test('home, root and work dirs', async () => {
+    assert.equal(await sb.getUserHomeDir(), '/home/cove');
+    assert.equal(await sb.getUserRootDir(), '/home/cove');
+    assert.equal(await sb.getWorkDir(), '/home/cove');
+  });
+
+  test('errors: bad key, missing sandbox', async () => {
+    const bad = new Daytona({ apiKey: 'cove_wrong', apiUrl: coved.apiUrl });
+    await assert.rejects(bad.get(sb.id), DaytonaAuthenticationError);
+    await assert.rejects(daytona.get('no-such-sandbox'), DaytonaNotFoundError);
+  });
+
+  test('a script that never calls process.exit() exits promptly (socket.io refused)', () => {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [join(here, 'exit-check.mjs')], {
+      env: { ...process.env, COVE_KEY: coved.key, COVE_API_URL: coved.apiUrl },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'hi');
+    assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
+  });
+});
+
+describe('process', () => {
+  test('executeCommand: combined output, exit code, cwd and env', async () => {
+    let r = await sb.process.executeCommand('echo out; echo err >&2; exit 7');
+    assert.equal(r.exitCode, 7);
+    assert.equal(r.result, 'out\nerr\n');
+    assert.equal(r.artifacts.stdout, r.result);
+    r = await sb.process.executeCommand('pwd; echo $FOO $COVE_SB', '/tmp', { FOO: 'bar' });
+    assert.equal(r.result, '/tmp\nbar yes\n');
+  });
+
+  test('executeCommand timeout raises DaytonaProcessExecutionTimeoutError', async () => {
+    const t0 = Date.now();
+    await assert.rejects(sb.process.executeCommand('sleep 30', undefined, undefined, 1), (e) => {
+      assert.ok(e instanceof DaytonaProcessExecutionTimeoutError, e.constructor.name);
+      assert.ok(e instanceof DaytonaTimeoutError);
+      assert.equal(e.statusCode, 408);
+      assert.match(e.message, /timed out after 1 seconds/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10000);
+  });
+
+  test('codeRun python with argv and env', async () => {
+    const r = await sb.process.codeRun('import os, sys\nprint(sys.argv[1:], os.environ["K"])', {
+      argv: ['a', 'b c'],
+      env: { K: 'v' },
+    });
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.result, "['a', 'b c'] v\n");
+    assert.deepEqual(r.artifacts.charts, []);
+  });
+
+  test('codeRun python failure is data', async () => {
+    const r = await sb.process.codeRun('raise SystemExit(3)');
+    assert.equal(r.exitCode, 3);
+  });
+
+  test('codeRun javascript and typescript', async () => {
+    const js = await daytona.create({ language: 'javascript' });
+    const ts = await daytona.create({ language: 'typescript' });
+    try {
+      let r = await js.process.codeRun('console.log(process.argv.slice(2).join("+"))', {
+        argv: ['1', '2'],
+      });
+      assert.equal(r.result, '1+2\n');
+      r = await ts.process.codeRun('const n: number = 21;\nconsole.log(n * 2, process.env.Q)', {
+        env: { Q: 'ts' },
+      });
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.result, '42 ts\n');
+    } finally {
+      await js.delete();
+      await ts.delete();
+    }
+  });
+
+  test('codeRun matplotlib charts come back as artifacts.charts', async () => {
+    const code = [
+      'import matplotlib.pyplot as plt',
+      'print("start")',
+      "plt.plot([1, 2, 3], [2, 4, 8], label='growth')",
+      "plt.title('Growth'); plt.xlabel('t'); plt.ylabel('v')",
+      'plt.show()',
+      "plt.bar(['a', 'b'], [3, 5])",
+      'plt.show()',
+      'print("end")',
+    ].join('\n');
+    const r = await sb.process.codeRun(code);
+    assert.equal(r.exitCode, 0, r.result);
+    assert.equal(r.result, 'start\nend\n');
+    const [line, bar] = r.artifacts.charts;
+    assert.equal(r.artifacts.charts.length, 2);
+    assert.equal(line.type, 'line');
+    assert.equal(line.title, 'Growth');
+    assert.equal(line.x_label, 't');
+    assert.deepEqual(line.elements[0].points, [[1, 2], [2, 4], [3, 8]]);
+    assert.equal(line.elements[0].label, 'growth');
+    assert.ok(Buffer.from(line.png, 'base64').subarray(1, 4).toString() === 'PNG');
+    assert.equal(bar.type, 'bar');
+    assert.deepEqual(
+      bar.elements.map((e) => [e.label, e.value]),
+      [['a', '3'], ['b', '5']],
+    );
+  });
+});
+
+describe('files', () => {
+  const bin = Buffer.from([0, 1, 2, 255, 254, 10, 13, 0]);
+
+  test('uploadFile / downloadFile round-trip bytes, relative to the work dir', async () => {
+    await sb.fs.uploadFile(Buffer.from('hello\n'), 'hello.txt');
+    await sb.fs.uploadFile(bin, '/tmp/deep/er/bin.dat');
+    assert.equal((await sb.fs.downloadFile('hello.txt')).toString(), 'hello\n');
+    assert.equal((await sb.fs.downloadFile('/home/cove/hello.txt')).toString(), 'hello\n');
+    assert.deepEqual(await sb.fs.downloadFile('/tmp/deep/er/bin.dat'), bin);
+    const r = await sb.process.executeCommand('cat hello.txt; stat -c %U /tmp/deep/er/bin.dat');
+    assert.equal(r.result, 'hello\ncove\n');
+  });
+
+  test('uploadFiles / downloadFiles: many files, non-ASCII names, empty file, errors', async () => {
+    const files = [
+      { source: Buffer.from('α'), destination: 'uni/héllo wörld 日本.txt' },
+      { source: Buffer.alloc(0), destination: 'uni/empty' },
+      { source: Buffer.alloc(300000, 'z'), destination: 'uni/big.txt' },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'cove-up-'));
+    writeFileSync(join(dir, 'local.txt'), 'from disk');
+    files.push({ source: join(dir, 'local.txt'), destination: 'uni/local.txt' });
+    await sb.fs.uploadFiles(files);
+    const res = await sb.fs.downloadFiles([
+      { source: 'uni/héllo wörld 日本.txt' },
+      { source: 'uni/empty' },
+      { source: 'uni/big.txt' },
+      { source: 'uni/local.txt', destination: join(dir, 'back.txt') },
+      { source: 'uni/missing.txt' },
+    ]);
+    assert.equal(res[0].result.toString(), 'α');
+    assert.equal(res[1].result.length, 0);
+    assert.equal(res[1].error, undefined);
+    assert.equal(res[2].result.length, 300000);
+    assert.equal(res[3].error, undefined);
+    assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), 'from disk');
+    assert.match(res[4].error, /no such file/);
+  });
+
+  test('downloadFile of a missing file raises DaytonaFileNotFoundError', async () => {
+    await assert.rejects(sb.fs.downloadFile('nope/none.txt'), (e) => {
+      assert.ok(e instanceof DaytonaFileNotFoundError, e.constructor.name);
+      assert.ok(e instanceof DaytonaNotFoundError);
+      return true;
+    });
+    await assert.rejects(sb.fs.getFileDetails('nope.txt'), DaytonaFileNotFoundError);
+  });
+
+  test('createFolder, listFiles (all FileInfo fields), getFileDetails', async () => {
+    await sb.fs.createFolder('proj/src', '750');
+    await sb.fs.uploadFile(Buffer.from('x = 1\n'), 'proj/src/a.py');
+    const list = await sb.fs.listFiles('proj');
+    assert.equal(list.length, 1);
+    const d = list[0];
+    assert.equal(d.name, 'src');
+    assert.equal(d.isDir, true);
+    assert.equal(d.permissions, '0750');
+    assert.equal(d.mode, 'drwxr-x---');
+    assert.equal(d.owner, 'cove');
+    assert.equal(d.group, 'cove');
+    assert.equal(d.path, '/home/cove/proj/src');
+    assert.ok(!Number.isNaN(Date.parse(d.modTime)) && !Number.isNaN(Date.parse(d.modifiedAt)));
+    const deep = await sb.fs.listFiles('proj', { depth: 2 });
+    assert.deepEqual(deep.map((f) => f.path), ['/home/cove/proj/src', '/home/cove/proj/src/a.py']);
+    const info = await sb.fs.getFileDetails('proj/src/a.py');
+    assert.equal(info.size, 6);
+    assert.equal(info.isDir, false);
+    assert.equal(info.mode, '-rw-r--r--');
+  });
+
+  test('moveFiles, findFiles, searchFiles, replaceInFiles', async () => {
+    await sb.fs.uploadFiles([
+      { source: Buffer.from('one\nTODO: two\nthree TODO\n'), destination: 'code/a.ts' },
+      { source: Buffer.from('nothing\n'), destination: 'code/sub/b.ts' },
+      { source: Buffer.from('TODO\n'), destination: 'code/sub/c.js' },
+    ]);
+    await sb.fs.moveFiles('code/sub/c.js', 'code/c.js');
+    assert.equal((await sb.fs.downloadFile('code/c.js')).toString(), 'TODO\n');
+    const found = await sb.fs.findFiles('code', 'TODO');
+    assert.deepEqual(
+      found.map((m) => [m.file, m.line, m.content]).sort(),
+      [
+        ['code/a.ts', 2, 'TODO: two'],
+        ['code/a.ts', 3, 'three TODO'],
+        ['code/c.js', 1, 'TODO'],
+      ],
+    );
+    const ts = await sb.fs.searchFiles('code', '*.ts');
+    assert.deepEqual(ts.files.sort(), ['code/a.ts', 'code/sub/b.ts']);
+    const abs = await sb.fs.searchFiles('/home/cove/code', '**/b.ts');
+    assert.deepEqual(abs.files, ['/home/cove/code/sub/b.ts']);
+    const rep = await sb.fs.replaceInFiles(['code/a.ts', 'code/none.ts'], 'TODO', 'DONE');
+    assert.equal(rep[0].success, true);
+    assert.equal(rep[1].success, false);
+    assert.equal((await sb.fs.downloadFile('code/a.ts')).toString(), 'one\nDONE: two\nthree DONE\n');
+  });
+
+  test('setFilePermissions and deleteFile (file and recursive folder)', async () => {
+    await sb.fs.uploadFile(Buffer.from('#!/bin/sh\necho ran\n'), 'run.sh');
+    await sb.fs.setFilePermissions('run.sh', { mode: '755', owner: 'cove', group: 'cove' });
+    assert.equal((await sb.fs.getFileDetails('run.sh')).permissions, '0755');
+    assert.equal((await sb.process.executeCommand('./run.sh')).result, 'ran\n');
+    await assert.rejects(sb.fs.setFilePermissions('run.sh', { owner: 'root' }));
+    await sb.fs.deleteFile('run.sh');
+    await assert.rejects(sb.fs.getFileDetails('run.sh'), DaytonaFileNotFoundError);
+    await assert.rejects(sb.fs.deleteFile('code'));
+    await sb.fs.deleteFile('code', true);
+    assert.equal((await sb.process.executeCommand('test -e code; echo $?')).result, '1\n');
+  });
+});
+
+describe('preview links', () => {
+  test('getPreviewLink returns a URL for the port and the sandbox token', async () => {
+    const link = await sb.getPreviewLink(8080);
+    assert.equal(link.sandboxId, sb.id);
+    assert.match(link.url, new RegExp(`^http://8080-${sb.id}\\.`));
+    assert.match(link.token, /^[0-9a-f]{32}$/);
+    assert.equal((await sb.getPreviewLink(9000)).token, link.token);
+  });
+
+  test('getSignedPreviewUrl and expireSignedPreviewUrl', async () => {
+    const s = await sb.getSignedPreviewUrl(8080, 120);
+    assert.equal(s.port, 8080);
+    assert.match(s.token, /^[a-z0-9]{16}$/);
+    assert.match(s.url, new RegExp(`^http://8080-${s.token}\\.`));
+    await sb.expireSignedPreviewUrl(8080, s.token);
+  });
+});

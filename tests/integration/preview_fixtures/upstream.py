@@ -1,0 +1,100 @@
+"""A small HTTP upstream for the preview proxy tests (stdlib only; runs inside a sandbox).
+
+usage: python3 upstream.py PORT [DELAY_S]
+
+Sleeps DELAY_S seconds (default 0) before it listens, then serves, one thread per
+connection, HTTP/1.1 with keep-alive:
+  GET  /fast     200 "fast"
+  GET  /slow     sleeps 5 s, then 200 "slow"
+  GET  /stream   chunked: "part1\\n", then 2 s later "part2\\n"
+  GET  /headers  200 JSON of the request headers as received
+  POST /count    reads the whole body (Content-Length or chunked) and answers
+                 JSON {"bytes": N, "sha256": HEX}
+  POST /slowcount  the same, reading 64 KiB every 20 ms (about 3 MiB/s)
+"""
+import hashlib
+import http.server
+import json
+import sys
+import time
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _send(self, status, body, ctype="text/plain"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/fast":
+            self._send(200, b"fast")
+        elif self.path == "/slow":
+            time.sleep(5)
+            self._send(200, b"slow")
+        elif self.path == "/stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"part1\n", b"part2\n"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                if part == b"part1\n":
+                    time.sleep(2)
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/headers":
+            body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+            self._send(200, body, "application/json")
+        else:
+            self._send(404, b"no such path\n")
+
+    def do_POST(self):
+        h, n = hashlib.sha256(), 0
+        pause = 0.02 if self.path == "/slowcount" else 0
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left:
+                    chunk = self.rfile.read(min(left, 1 << 16))
+                    h.update(chunk)
+                    n += len(chunk)
+                    left -= len(chunk)
+                    time.sleep(pause)
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                h.update(chunk)
+                n += len(chunk)
+                left -= len(chunk)
+                time.sleep(pause)
+        self._send(200, json.dumps({"bytes": n, "sha256": h.hexdigest()}).encode(),
+                   "application/json")
+
+
+def main():
+    port = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        time.sleep(float(sys.argv[2]))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.daemon_threads = True
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
