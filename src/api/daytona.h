@@ -118,3 +118,13 @@ int dtn_fs_permissions(struct http_req *req);
 int dtn_fs_find(struct http_req *req);
 int dtn_fs_search(struct http_req *req);
 int dtn_fs_replace(struct http_req *req);
+
+/* ---- toolbox sessions (daytona-session.c) ---- */
+int dtn_session_create(struct http_req *req);
+int dtn_session_list(struct http_req *req);
+int dtn_session_get(struct http_req *req);
+int dtn_session_delete(struct http_req *req);
+int dtn_session_exec(struct http_req *req);
+int dtn_session_command(struct http_req *req);
+int dtn_session_logs(struct http_req *req);
+int dtn_session_input(struct http_req *req);
