@@ -140,36 +140,55 @@ static pid_t host_child_by_nspid(pid_t parent, pid_t nspid)
     return 0;
 }
 
-/* SIGKILL every descendant of host pid root (not root itself), depth first. Called with the
- * sandbox frozen, so the tree cannot change under us; the kills land on thaw. */
-static void kill_descendants(pid_t root, int depth)
+/* Append the children of every thread of host pid p to the pid list. */
+static void push_children(pid_t p, pid_t **v, size_t *n, size_t *cap)
 {
-    char path[64], buf[16384];
-    ssize_t n;
+    char path[64], buf[8192];
+    ssize_t k;
     int fd;
 
-    if (depth > 4096)
-        return;
-    snprintf(path, sizeof(path), "/proc/%d/task", root);
+    snprintf(path, sizeof(path), "/proc/%d/task", p);
     _cleanup_closedir_ DIR *d = opendir(path);
     for (struct dirent *de; d && (de = readdir(d));) {
         if (de->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof(path), "/proc/%d/task/%s/children", root, de->d_name);
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/children", p, de->d_name);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        n = read(fd, buf, sizeof(buf) - 1);
+        k = read(fd, buf, sizeof(buf) - 1);
         close(fd);
-        buf[n > 0 ? n : 0] = '\0';
-        for (char *p = buf; *p;) {
-            long pid = strtol(p, &p, 10);
+        buf[k > 0 ? k : 0] = '\0';
+        for (char *q = buf; *q;) {
+            long pid = strtol(q, &q, 10);
             if (pid <= 0)
                 break;
-            kill((pid_t)pid, SIGKILL);
-            kill_descendants((pid_t)pid, depth + 1);
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 256;
+                pid_t *nv = realloc(*v, nc * sizeof(**v));
+                if (!nv)
+                    return;
+                *v = nv, *cap = nc;
+            }
+            (*v)[(*n)++] = (pid_t)pid;
         }
     }
+}
+
+/* SIGKILL every descendant of host pid root (not root itself), breadth first with a heap
+ * worklist: a fork bomb's tree can be thousands deep. Called with the sandbox frozen, so the
+ * tree cannot change under us; the kills land on thaw. */
+static void kill_descendants(pid_t root)
+{
+    pid_t *v = NULL;
+    size_t n = 0, cap = 0;
+
+    push_children(root, &v, &n, &cap);
+    for (size_t i = 0; i < n && i < 1000000; i++) {
+        kill(v[i], SIGKILL);
+        push_children(v[i], &v, &n, &cap);
+    }
+    free(v);
 }
 
 /* The timeout: freeze the sandbox so nothing can fork, kill the command's whole tree below
@@ -184,7 +203,7 @@ static void kill_command_tree(struct sandbox *sb, pid_t reaper_nspid)
         return;
     if (cg->sandbox_freeze(sandbox_id(sb), true) < 0)
         log_warn("sandbox %s: freeze for a timeout kill did not complete", sandbox_id(sb));
-    kill_descendants(reaper, 0);
+    kill_descendants(reaper);
     cg->sandbox_freeze(sandbox_id(sb), false);
 }
 

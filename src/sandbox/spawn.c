@@ -77,35 +77,39 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
     return 0;
 }
 
-/* In the child: raw system calls only. Never returns. */
+/* In the child: raw system calls only. Never returns.
+ * First thing, keep only our own descriptors: until it execs, this copy of coved would
+ * otherwise hold every fd coved had open at clone time (client sockets, other pre-started
+ * inits' pipes, the database), and a pooled child may wait a long time. */
 static __attribute__((noreturn)) void child_main(int go_r, const int fds[4], int init_fd,
                                                  int status_w)
 {
     static char *const argv[] = {"cove-init", NULL};
     static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     struct ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_ERROR, .stage = CTL_STAGE_SETUP};
-    int tmp[4];
+    /* fds 3..6 are cove-init's (ctl-proto.h), 7 the go pipe, 8 the cove-init binary */
+    int src[6] = {fds[0], fds[1], fds[2], fds[3], go_r, init_fd}, tmp[6];
     char c;
 
-    if (read(go_r, &c, 1) != 1)
+    for (int i = 0; i < 6; i++)
+        if ((tmp[i] = (int)syscall(SYS_fcntl, src[i], F_DUPFD, 64)) < 0)
+            _exit(126);
+    for (int i = 0; i < 6; i++)
+        if (syscall(SYS_dup2, tmp[i], CTL_FD_CONFIG + i) < 0)
+            _exit(126);
+    status_w = CTL_FD_STATUS;
+    if (syscall(SYS_close_range, CTL_FD_CONFIG + 6, ~0U, 0) < 0 ||
+        syscall(SYS_fcntl, CTL_FD_CONFIG + 5, F_SETFD, FD_CLOEXEC) < 0)
         _exit(126);
+    if (read(CTL_FD_CONFIG + 4, &c, 1) != 1)
+        _exit(126); /* coved went away before hatching us */
+    syscall(SYS_close, CTL_FD_CONFIG + 4);
     /* Raw calls: glibc's set*id wrappers would try to signal coved's other threads, which
      * this copy of the process does not have. */
     if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
         syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
         goto fail;
-    /* Move everything above the target numbers first: a source may sit on a target. */
-    if ((init_fd = fcntl(init_fd, F_DUPFD, 64)) < 0)
-        goto fail;
-    for (int i = 0; i < 4; i++)
-        if ((tmp[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
-            goto fail;
-    for (int i = 0; i < 4; i++)
-        if (dup2(tmp[i], CTL_FD_CONFIG + i) < 0)
-            goto fail;
-    if (syscall(SYS_close_range, CTL_FD_CONFIG + 4, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        goto fail;
-    syscall(SYS_execveat, init_fd, "", argv, envp, AT_EMPTY_PATH);
+    syscall(SYS_execveat, CTL_FD_CONFIG + 5, "", argv, envp, AT_EMPTY_PATH);
 fail:
     m.err = errno;
     memcpy(m.text, "cannot start cove-init", sizeof("cannot start cove-init"));
