@@ -94,6 +94,7 @@ def main():
     args = ap.parse_args()
     os.environ["COVE_BUILD"] = os.path.abspath(args.build)
 
+    load_before = open("/proc/loadavg").read().split()[:3]
     d = Daemon("bench", slot=9)
     d.start()
     try:
@@ -104,6 +105,9 @@ def main():
         d.stop()
         d.cleanup()
     report(results, args)
+    print("- load average before / after: %s / %s (%d CPUs)"
+          % (" ".join(load_before), " ".join(open("/proc/loadavg").read().split()[:3]),
+             os.cpu_count()))
 
 
 def run_rounds(conn, sb, args):

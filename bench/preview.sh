@@ -189,6 +189,7 @@ parse() {
 }
 median() { sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'; }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R=()
 for ((r = 1; r <= ROUNDS; r++)); do
     log "round $r/$ROUNDS: latency (-c1) and throughput (-c$CONNS), direct and proxy, ${DUR} s each"
@@ -239,6 +240,7 @@ if [ $PROFILE = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- report
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 LD=$(col lat-direct 2) LP=$(col lat-proxy 2) LD99=$(col lat-direct 3) LP99=$(col lat-proxy 3)
 TD=$(col tput-direct 1) TP=$(col tput-proxy 1) LRD=$(col lat-direct 1) LRP=$(col lat-proxy 1)
 TD50=$(col tput-direct 2) TP50=$(col tput-proxy 2) TD99=$(col tput-direct 3) TP99=$(col tput-proxy 3)
@@ -261,6 +263,7 @@ Host: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'). Command: \`bench/preview.sh $ARGS_ORIG\` (wrk rows ${DUR} s each,
 median of $ROUNDS interleaved rounds). Upstream: \`bench/preview-upstream.c\` (one-thread epoll,
 keep-alive, 13-byte body) in a sandbox with \`cpu: 2\`; wrk, coved and the upstream share the host's CPUs.
+Load average (1, 5, 15 min) at the start of the wrk rows: $LOAD_START; at the end: $LOAD_END.
 
 | row | path | req/s | p50 | p99 |
 |---|---|---:|---:|---:|

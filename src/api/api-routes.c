@@ -98,6 +98,13 @@ const struct http_route api_routes[] = {
     DTN_TB(HTTP_GET, "/process/session/{sid}/command/{cid}", dtn_session_command),
     DTN_TB(HTTP_GET, "/process/session/{sid}/command/{cid}/logs", dtn_session_logs),
     DTN_TB(HTTP_POST, "/process/session/{sid}/command/{cid}/input", dtn_session_input),
+    DTN_TB(HTTP_GET, "/process/pty/create-connect", dtn_pty_create_connect), /* before {pty} */
+    DTN_TB(HTTP_POST, "/process/pty", dtn_pty_create),
+    DTN_TB(HTTP_GET, "/process/pty", dtn_pty_list),
+    DTN_TB(HTTP_GET, "/process/pty/{pty}", dtn_pty_get),
+    DTN_TB(HTTP_DELETE, "/process/pty/{pty}", dtn_pty_delete),
+    DTN_TB(HTTP_GET, "/process/pty/{pty}/connect", dtn_pty_connect),
+    DTN_TB(HTTP_POST, "/process/pty/{pty}/resize", dtn_pty_resize),
     DTN_TB(HTTP_POST, "/files/bulk-upload", dtn_bulk_upload, HTTP_F_MULTIPART,
            dtn_bulk_upload_prepare, NULL, dtn_bulk_upload_part),
     DTN_TB(HTTP_POST, "/files/upload", dtn_bulk_upload, HTTP_F_MULTIPART, dtn_bulk_upload_prepare,
@@ -115,6 +122,17 @@ const struct http_route api_routes[] = {
     DTN_TB(HTTP_GET, "/files/search", dtn_fs_search),
     DTN_TB(HTTP_POST, "/files/replace", dtn_fs_replace),
     DTN_TB(HTTP_POST, "/files/permissions", dtn_fs_permissions),
+    DTN_TB(HTTP_POST, "/git/init", dtn_git_init),
+    DTN_TB(HTTP_POST, "/git/clone", dtn_git_clone),
+    DTN_TB(HTTP_GET, "/git/status", dtn_git_status),
+    DTN_TB(HTTP_POST, "/git/add", dtn_git_add),
+    DTN_TB(HTTP_POST, "/git/commit", dtn_git_commit),
+    DTN_TB(HTTP_GET, "/git/branches", dtn_git_branches),
+    DTN_TB(HTTP_POST, "/git/branches", dtn_git_branch_create),
+    DTN_TB(HTTP_DELETE, "/git/branches", dtn_git_branch_delete),
+    DTN_TB(HTTP_POST, "/git/checkout", dtn_git_checkout),
+    DTN_TB(HTTP_POST, "/git/push", dtn_git_push),
+    DTN_TB(HTTP_POST, "/git/pull", dtn_git_pull),
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "exec/session.h"
+#include "api/daytona.h"
 #include "base/limits.h"
+#include "exec/session.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/image.h"
 #include "store/store.h"
@@ -186,6 +187,8 @@ int api_sandbox_delete(struct http_req *req)
         return 0;
     session_forget_all(sb);
     r = sandbox_delete(sb, &err);
+    if (r >= 0)
+        dtn_pty_forget_sandbox(sb);
     if (r < 0)
         r = api_reply_err(req, &err);
     else
@@ -214,7 +217,17 @@ int api_sandbox_start(struct http_req *req)
     return lifecycle(req, sandbox_start);
 }
 
+/* Stopping kills every process of the sandbox: its PTY shells go too. */
+static int stop_and_forget_ptys(struct sandbox *sb, struct cove_err *err)
+{
+    int r = sandbox_stop(sb, err);
+
+    if (r >= 0)
+        dtn_pty_forget_sandbox(sb);
+    return r;
+}
+
 int api_sandbox_stop(struct http_req *req)
 {
-    return lifecycle(req, sandbox_stop);
+    return lifecycle(req, stop_and_forget_ptys);
 }

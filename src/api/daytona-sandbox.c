@@ -441,6 +441,8 @@ int dtn_sandbox_delete(struct http_req *req)
     if (dtn_lookup(req, &sb) < 0)
         return 0;
     r = sandbox_delete(sb, &err);
+    if (r >= 0)
+        dtn_pty_forget_sandbox(sb);
     r = r < 0 ? dtn_reply_err(req, &err, false)
               : http_reply_json(req, 200, dtn_sandbox_json(req, sb, false));
     sandbox_unref(sb);
@@ -473,6 +475,7 @@ int dtn_sandbox_stop(struct http_req *req)
         return 0;
     r = sandbox_stop(sb, &err);
     if (r >= 0) {
+        dtn_pty_forget_sandbox(sb);
         /* Ephemeral (autoDeleteInterval 0): deleted as it stops; the SDKs accept "destroyed"
          * as the end of a stop. */
         sandbox_snapshot(sb, &rec);

@@ -128,3 +128,27 @@ int dtn_session_exec(struct http_req *req);
 int dtn_session_command(struct http_req *req);
 int dtn_session_logs(struct http_req *req);
 int dtn_session_input(struct http_req *req);
+
+/* ---- toolbox PTYs (daytona-pty.c) ---- */
+int dtn_pty_create_connect(struct http_req *req);
+int dtn_pty_connect(struct http_req *req);
+int dtn_pty_create(struct http_req *req);
+int dtn_pty_list(struct http_req *req);
+int dtn_pty_get(struct http_req *req);
+int dtn_pty_delete(struct http_req *req);
+int dtn_pty_resize(struct http_req *req);
+/* Drop the PTYs of a sandbox being stopped or deleted (their shells die with it). */
+void dtn_pty_forget_sandbox(struct sandbox *sb);
+
+/* ---- toolbox: git (daytona-git.c) ---- */
+int dtn_git_init(struct http_req *req);
+int dtn_git_clone(struct http_req *req);
+int dtn_git_status(struct http_req *req);
+int dtn_git_add(struct http_req *req);
+int dtn_git_commit(struct http_req *req);
+int dtn_git_branches(struct http_req *req);
+int dtn_git_branch_create(struct http_req *req);
+int dtn_git_branch_delete(struct http_req *req);
+int dtn_git_checkout(struct http_req *req);
+int dtn_git_push(struct http_req *req);
+int dtn_git_pull(struct http_req *req);

@@ -41,7 +41,10 @@
 #define COVE_DEFAULT_OUTPUT_CAP  (1u << 20) /* per stream */
 #define COVE_MAX_OUTPUT_CAP      (16u << 20)
 #define COVE_MAX_STDIN_BYTES     (16u << 20)
-#define COVE_MAX_CONCURRENT_EXEC 64 /* per sandbox */
+#define COVE_MAX_CONCURRENT_EXEC 64          /* per sandbox */
+#define COVE_MAX_PTYS            64          /* Daytona PTY sessions per sandbox */
+#define COVE_MAX_PTY_ID          128         /* bytes of a PTY session id */
+#define COVE_MAX_PTY_INPUT       (64u << 10) /* one WebSocket input frame */
 
 /* Code-run and validate */
 #define COVE_DEFAULT_COMPILE_TIMEOUT_MS  (120u * 1000)

@@ -3,7 +3,7 @@
 // back (states, outputs, bytes, fields), not merely that nothing threw.
 //
 // Run as root from tests/compat: npm ci && node --test (scripts/test does this).
-// Sessions, PTY and preview traffic are covered where they are built (sessions/preview).
+// Sessions and preview traffic are covered where they are built (sessions/preview).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -45,15 +45,17 @@ after(async () => {
 
 describe('construction and lifecycle', () => {
   test('environment-variable construction reaches coved', async () => {
-    const saved = { ...process.env };
     process.env.DAYTONA_API_KEY = coved.key;
     process.env.DAYTONA_API_URL = coved.apiUrl;
+    const d = new Daytona();
     try {
-      const d = new Daytona();
       const got = await d.get(sb.id);
       assert.equal(got.id, sb.id);
     } finally {
-      process.env = saved;
+      delete process.env.DAYTONA_API_KEY;
+      delete process.env.DAYTONA_API_URL;
+      // Each client owns a (refused) event-stream connection: release it.
+      await d[Symbol.asyncDispose]();
     }
   });
 
@@ -174,6 +176,7 @@ describe('construction and lifecycle', () => {
   test('errors: bad key, missing sandbox', async () => {
     const bad = new Daytona({ apiKey: 'cove_wrong', apiUrl: coved.apiUrl });
     await assert.rejects(bad.get(sb.id), DaytonaAuthenticationError);
+    await bad[Symbol.asyncDispose]();
     await assert.rejects(daytona.get('no-such-sandbox'), DaytonaNotFoundError);
   });
 
@@ -402,5 +405,107 @@ describe('preview links', () => {
     assert.match(s.token, /^[a-z0-9]{16}$/);
     assert.match(s.url, new RegExp(`^http://8080-${s.token}\\.`));
     await sb.expireSignedPreviewUrl(8080, s.token);
+  });
+});
+
+// PTYs (src/api/daytona-pty.c): createPty opens WS create-connect with the exit-control and
+// envs subprotocols; resize, getPtySessionInfo and kill are REST; connectPty reattaches.
+describe('pty', () => {
+  // Terminal output as text, and a bounded wait for a needle in it.
+  function terminal() {
+    const t = { text: '', dec: new TextDecoder() };
+    t.onData = (bytes) => {
+      t.text += t.dec.decode(bytes, { stream: true });
+    };
+    t.waitFor = async (needle, ms = 15000) => {
+      const end = Date.now() + ms;
+      while (!t.text.includes(needle)) {
+        if (Date.now() > end)
+          throw new Error(`no ${JSON.stringify(needle)} in ${JSON.stringify(t.text.slice(-800))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    return t;
+  }
+
+  test('createPty runs a login shell with envs and cwd; resize reaches stty', async () => {
+    const t = terminal();
+    const h = await sb.process.createPty({
+      id: 'compat-pty',
+      cols: 90,
+      rows: 20,
+      cwd: '/tmp',
+      envs: { GREETING: 'hello there' },
+      onData: t.onData,
+    });
+    try {
+      assert.ok(h.isConnected());
+      await h.sendInput('echo hi-$((6*7)) "[$GREETING]" $(pwd) $(id -un)\n');
+      await t.waitFor('hi-42 [hello there] /tmp cove');
+      await h.sendInput('stty size\n');
+      await t.waitFor('20 90');
+      const info = await h.resize(100, 30);
+      assert.equal(info.cols, 100);
+      assert.equal(info.rows, 30);
+      await h.sendInput('stty size\n');
+      await t.waitFor('30 100');
+      const got = await sb.process.getPtySessionInfo('compat-pty');
+      assert.equal(got.id, 'compat-pty');
+      assert.equal(got.cwd, '/tmp');
+      assert.equal(got.active, true);
+      assert.equal(got.lazyStart, false);
+      assert.deepEqual([got.cols, got.rows], [100, 30]);
+      assert.equal(got.envs.GREETING, 'hello there');
+      assert.ok(!Number.isNaN(Date.parse(got.createdAt)), got.createdAt);
+      const listed = await sb.process.listPtySessions();
+      assert.deepEqual(listed.map((s) => s.id), ['compat-pty']);
+      await h.sendInput('exit 5\n');
+      const r = await h.wait();
+      assert.equal(r.exitCode, 5);
+      assert.equal(h.exitCode, 5);
+    } finally {
+      await h.disconnect();
+    }
+    await assert.rejects(sb.process.getPtySessionInfo('compat-pty'), DaytonaNotFoundError);
+  });
+
+  test('connectPty reattaches after a disconnect; the shell kept its state', async () => {
+    const t1 = terminal();
+    const h1 = await sb.process.createPty({ id: 'compat-reattach', onData: t1.onData });
+    await h1.sendInput('cd /var; export MARK=kept-$((40+2)); echo set-done\n');
+    await t1.waitFor('set-done\r\n');
+    await h1.disconnect();
+    const t2 = terminal();
+    const h2 = await sb.process.connectPty('compat-reattach', { onData: t2.onData });
+    try {
+      assert.ok(h2.isConnected());
+      await h2.sendInput('echo "$MARK:$(pwd)"\n');
+      await t2.waitFor('kept-42:/var');
+    } finally {
+      await h2.kill();
+      await h2.wait();
+      await h2.disconnect();
+    }
+  });
+
+  test('kill ends the shell and the handle learns the exit (137, SIGKILL)', async () => {
+    const t = terminal();
+    const h = await sb.process.createPty({ id: 'compat-kill', onData: t.onData });
+    try {
+      await h.sendInput('sleep 600 & echo started-bg\n');
+      await t.waitFor('started-bg');
+      await h.kill();
+      const r = await h.wait();
+      assert.equal(r.exitCode, 137);
+      assert.equal(r.error, 'SIGKILL');
+      assert.equal(h.isConnected(), false);
+    } finally {
+      await h.disconnect();
+    }
+    assert.deepEqual((await sb.process.listPtySessions()).map((s) => s.id), []);
+    await assert.rejects(sb.process.connectPty('compat-kill', { onData: () => {} }));
+    // The kill took the whole tree, the background sleep included.
+    const ps = await sb.process.executeCommand('pgrep -x sleep || echo none');
+    assert.equal(ps.result, 'none\n');
   });
 });

@@ -1,9 +1,9 @@
 """The preview proxy (issue 5): the reported end-to-end scenario, then auth, readiness,
 errors, WebSocket, streaming, large bodies and isolation from a slow upstream.
 
-These tests run a private coved started with --preview-wait 4, so that a port that never
-listens costs 4 s rather than the default 10 s, and so that the configured wait itself is
-checked. Upstreams are the stdlib servers in preview_fixtures/, uploaded into the sandboxes
+These tests run a private coved started with --preview-wait 8, so that the configured wait
+itself is checked, and so that a port that never listens costs 8 s rather than the default
+10 s while a server that starts slowly on a loaded host still makes it in time. Upstreams are the stdlib servers in preview_fixtures/, uploaded into the sandboxes
 and started as async session commands. Every preview request goes to 127.0.0.1:<coved port>
 with an explicit Host header, as curl --resolve or a browser on *.localhost would send it.
 """
@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from testenv import Client, Daemon, Resp, expect, multipart, q
+from testenv import Client, Daemon, Resp, expect, multipart
 
-WAIT_S = 4
+WAIT_S = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "preview_fixtures")
 TOKEN_HEADER = "X-Daytona-Preview-Token"
@@ -351,7 +351,7 @@ def test_stopped_sandbox_is_503(pd, papi):
         r, took = timed(pget, pd, sb["id"], 8000, "/", tok, form=form)
         body = expect(r, 503, "SANDBOX_STOPPED")
         assert "stopped" in body["message"] and sb["id"] in body["message"], body
-        assert took < 1.0, "a stopped sandbox should answer at once, took %.2f s" % took
+        assert took < 2.0, "a stopped sandbox should answer at once, took %.2f s" % took
     papi.destroy(sb["id"])
 
 
@@ -512,7 +512,7 @@ def test_streamed_response_is_not_held_back(pd, env):
     finally:
         conn.close()
     assert (first, rest) == (b"part1\n", b"part2\n")
-    assert t_first < 1.5 <= t_all, "first part after %.2f s, all after %.2f s" % (
+    assert t_first < 2.5 < 3.0 <= t_all, "first part after %.2f s, all after %.2f s" % (
         t_first, t_all)
 
 
@@ -566,9 +566,9 @@ def test_slow_upstream_stalls_nothing_else(pd, papi, env):
         for sid, tok in ((env["a"], env["ta"]), (env["b"], env["tb"])):
             r, took = timed(pget, pd, sid, 8000, "/fast", tok)
             assert r.status == 200 and r.raw == b"fast", r
-            assert took < 1.0, "a preview request took %.2f s next to a slow one" % took
+            assert took < 2.0, "a preview request took %.2f s next to a slow one" % took
         r, took = timed(papi.get, "/v1/health")
-        assert r.status == 200 and took < 1.0, (r, took)
+        assert r.status == 200 and took < 2.0, (r, took)
         assert "slow" not in done, "the slow request finished too early"
     finally:
         t.join(30)

@@ -115,8 +115,8 @@ def daemon():
                     pytrace=False)
 
 
-@pytest.fixture(autouse=True)
-def _watch_daemon(daemon, request):
+@pytest.fixture
+def watched(daemon, request):
     """Restart a dead daemon before a case; fail the case during which it died."""
     if not daemon.running():
         daemon.crashes.append(daemon.proc.returncode)

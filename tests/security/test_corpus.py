@@ -78,7 +78,8 @@ class Run:
 
     def exec(self, sb, argv, phase):
         env = {"CANARY_FILE": self.canary.file, "CANARY_DIR": self.canary.dir,
-               "HOST_HOSTNAME": os.uname().nodename, "COVED_PORT": str(self.api.daemon.port)}
+               "HOST_HOSTNAME": os.uname().nodename, "COVED_PORT": str(self.api.daemon.port),
+               "COVE_STATE_DIR": self.api.daemon.state}
         req = {"cmd": argv + [phase], "timeout": self.case.timeout, "env": env}
         req.update(self.case.exec_extra)
         r = self.api.post("/v1/sandboxes/%s/exec" % q(sb["id"]), req,
@@ -275,13 +276,13 @@ def _show(res):
         return "-"
     shown = dict(res)
     for k in ("stdout", "stderr"):
-        if isinstance(shown.get(k), str) and len(shown[k]) > 3000:
-            shown[k] = shown[k][:3000] + "...(%d bytes)" % len(shown[k])
+        if isinstance(shown.get(k), str) and len(shown[k]) > 1500:
+            shown[k] = shown[k][:1500] + "...(%d bytes)" % len(shown[k])
     return json.dumps(shown, indent=1, default=str)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_case(case, api, daemon, canary):
+def test_case(case, api, daemon, canary, watched):
     if case.host:
         res, bad = run_host_case(case, daemon, canary)
         peer_res = None

@@ -6,7 +6,7 @@ Sleeps DELAY_S seconds (default 0) before it listens, then serves, one thread pe
 connection, HTTP/1.1 with keep-alive:
   GET  /fast     200 "fast"
   GET  /slow     sleeps 5 s, then 200 "slow"
-  GET  /stream   chunked: "part1\\n", then 2 s later "part2\\n"
+  GET  /stream   chunked: "part1\\n", then 3 s later "part2\\n"
   GET  /headers  200 JSON of the request headers as received
   POST /count    reads the whole body (Content-Length or chunked) and answers
                  JSON {"bytes": N, "sha256": HEX}
@@ -47,7 +47,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
                 self.wfile.flush()
                 if part == b"part1\n":
-                    time.sleep(2)
+                    time.sleep(3)
             self.wfile.write(b"0\r\n\r\n")
         elif self.path == "/headers":
             body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
