@@ -18,8 +18,8 @@ unsigned api_status_of(int code)
     case ENOTDIR:
     case EISDIR:
         return 400;
-    case EACCES:
-        return 401;
+    case EACCES: /* permission denied inside cove; authentication failures are 401s made by
+                    the HTTP layer itself */
     case EPERM:
     case EDQUOT:
         return 403;

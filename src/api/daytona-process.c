@@ -130,6 +130,10 @@ static const char *shell_path(void)
 
 static int reply_timeout(struct http_req *req, const struct run_opts *o)
 {
+    if (o->timeout_s <= 0) /* no timeout asked for: code-run's own default limit struck */
+        return dtn_reply_error(req, 408, "PROCESS_EXECUTION_TIMEOUT", DTN_SOURCE_DAEMON,
+                               "Code execution timed out after the default limit. Pass a "
+                               "timeout in the request to allow more time.");
     return dtn_reply_error(req, 408, "PROCESS_EXECUTION_TIMEOUT", DTN_SOURCE_DAEMON,
                            "Command execution timed out after %g seconds. The timeout can be "
                            "increased by adjusting the timeout parameter in the request.",
@@ -273,7 +277,7 @@ static int code_run_coderun(struct http_req *req, struct sandbox *sb, struct cod
                              .code_len = c->code_len,
                              .argv = c->argv,
                              .env = o->env,
-                             .run_timeout_ms = o->timeout_ms,
+                             .run_timeout_ms = o->timeout_ms ? o->timeout_ms : COVE_MAX_TIMEOUT_MS,
                              .max_output = COVE_MAX_OUTPUT_CAP};
     struct coderun_result res;
     struct cove_err err = {0};

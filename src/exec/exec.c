@@ -217,7 +217,7 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
     uint64_t oom_before = 0, oom_after = 0;
     int64_t t0, deadline;
     size_t stdin_off = 0;
-    bool exited = false;
+    bool exited = false, entered = false;
     pid_t reaper = 0;
     struct ctl_msg m;
     char **envp = NULL;
@@ -250,6 +250,13 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
         goto out;
     }
     (void)cg->oom_kills(id, &oom_before);
+    if (sandbox_exec_enter(sb, COVE_MAX_CONCURRENT_EXEC) < 0) {
+        r = cove_err_setk(err, -EBUSY, "TOO_MANY_COMMANDS",
+                          "sandbox '%s' already runs %d commands; wait for one to finish", id,
+                          COVE_MAX_CONCURRENT_EXEC);
+        goto out;
+    }
+    entered = true;
     sandbox_busy(sb, 1);
     t0 = mono_us();
     deadline = req->timeout_ms ? t0 + (int64_t)req->timeout_ms * 1000 : INT64_MAX;
@@ -269,7 +276,8 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
     }
     if (m.type == CTL_ERROR) {
         if (m.stage == CTL_STAGE_CWD) {
-            r = cove_err_setk(err, m.err == ENOENT ? -EINVAL : -m.err, "CWD_NOT_FOUND",
+            r = cove_err_setk(err, m.err == ENOENT ? -EINVAL : -m.err,
+                              m.err == ENOENT ? "CWD_NOT_FOUND" : "CWD_FORBIDDEN",
                               "cannot use working directory '%s': %s", req->cwd, m.text);
             goto out_busy;
         }
@@ -355,6 +363,8 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
 out_busy:
     sandbox_busy(sb, -1);
 out:
+    if (entered)
+        sandbox_exec_leave(sb);
     for (size_t i = 0; envp && envp[i]; i++)
         free(envp[i]);
     free(envp);

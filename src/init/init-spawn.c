@@ -86,10 +86,11 @@ static void child(const struct ctl_msg *req, const int *fds, int nfds, const cha
         signal(s, SIG_DFL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    if (chdir(cwd) < 0)
-        fail(pipe_fd, CTL_STAGE_CWD);
     if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
         fail(pipe_fd, CTL_STAGE_CREDS);
+    /* After the switch, so a working directory the user may not enter is refused. */
+    if (chdir(cwd) < 0)
+        fail(pipe_fd, CTL_STAGE_CWD);
     environ = envp; /* execvp searches the PATH of the new environment */
     execvp(argv[0], argv);
     fail(pipe_fd, CTL_STAGE_EXEC);

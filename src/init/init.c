@@ -19,6 +19,7 @@
 #include "init/init.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,6 +270,10 @@ int main(void)
     }
     (void)!write(CTL_FD_STATUS, &st, sizeof(st));
     close(CTL_FD_STATUS);
+    /* Commands must never inherit the control socket: a command holding it could accept
+     * coved's next connections and answer for other commands. */
+    if (fcntl(CTL_FD_LISTEN, F_SETFD, FD_CLOEXEC) < 0)
+        return 1;
     serve(CTL_FD_LISTEN, sig_fd);
     return 0;
 }

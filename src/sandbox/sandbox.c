@@ -50,6 +50,7 @@ struct sandbox {
     bool removed;   /* deleted: no longer in the registry */
     atomic_uint_fast64_t exec_seq;
     atomic_int busy;
+    atomic_int execs;
     atomic_llong last_activity;
     char sock[600];
 };
@@ -273,6 +274,20 @@ void sandbox_busy(struct sandbox *sb, int delta)
 {
     atomic_fetch_add(&sb->busy, delta);
     sandbox_touch(sb);
+}
+
+int sandbox_exec_enter(struct sandbox *sb, int max)
+{
+    if (atomic_fetch_add(&sb->execs, 1) >= max) {
+        atomic_fetch_sub(&sb->execs, 1);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+void sandbox_exec_leave(struct sandbox *sb)
+{
+    atomic_fetch_sub(&sb->execs, 1);
 }
 
 uint64_t sandbox_next_exec(struct sandbox *sb)

@@ -87,6 +87,9 @@ int sandbox_update_settings(struct sandbox *sb, const struct sandbox_rec *rec,
                             struct cove_err *err);
 void sandbox_touch(struct sandbox *sb);
 void sandbox_busy(struct sandbox *sb, int delta); /* running commands count as activity */
+/* Count a running exec against a cap: -EBUSY when max are already running. */
+int sandbox_exec_enter(struct sandbox *sb, int max);
+void sandbox_exec_leave(struct sandbox *sb);
 
 const char *sandbox_id(const struct sandbox *sb);
 enum sandbox_state sandbox_state(struct sandbox *sb);

@@ -509,3 +509,56 @@ describe('pty', () => {
     assert.equal(ps.result, 'none\n');
   });
 });
+
+describe('git', () => {
+  test('clone (local path and file://), status, add, commit, branches, checkout', async () => {
+    const setup = [
+      'git init -q -b main origin-repo',
+      'cd origin-repo',
+      'echo one > a.txt',
+      'git add a.txt',
+      'git -c user.name=o -c user.email=o@x commit -q -m init',
+      'git config receive.denyCurrentBranch updateInstead',
+    ].join(' && ');
+    assert.equal((await sb.process.executeCommand(setup)).exitCode, 0);
+    await sb.git.clone('/home/cove/origin-repo', 'clone1');
+    await sb.git.clone('file:///home/cove/origin-repo', 'clone2', 'main');
+    assert.equal((await sb.fs.downloadFile('clone2/a.txt')).toString(), 'one\n');
+    let st = await sb.git.status('clone1');
+    assert.equal(st.currentBranch, 'main');
+    assert.deepEqual(st.fileStatus, []);
+    assert.equal(st.ahead, 0);
+    await sb.fs.uploadFile(Buffer.from('two\n'), 'clone1/b.txt');
+    st = await sb.git.status('clone1');
+    assert.deepEqual(
+      st.fileStatus.map((f) => [f.name, f.staging, f.worktree]),
+      [['b.txt', 'Untracked', 'Untracked']],
+    );
+    await sb.git.add('clone1', ['b.txt']);
+    st = await sb.git.status('clone1');
+    assert.equal(st.fileStatus[0].staging, 'Added');
+    const c = await sb.git.commit('clone1', 'add b', 'Ann', 'ann@example.com');
+    assert.match(c.sha, /^[0-9a-f]{40}$/);
+    const log = await sb.process.executeCommand('git -C clone1 log -1 --format="%H %an %s"');
+    assert.equal(log.result, `${c.sha} Ann add b\n`);
+    st = await sb.git.status('clone1');
+    assert.equal(st.ahead, 1);
+    await sb.git.createBranch('clone1', 'feature');
+    let br = await sb.git.branches('clone1');
+    assert.deepEqual(br.branches.sort(), ['feature', 'main']);
+    await sb.git.checkoutBranch('clone1', 'feature');
+    assert.equal((await sb.git.status('clone1')).currentBranch, 'feature');
+    await sb.git.checkoutBranch('clone1', 'main');
+    await sb.git.deleteBranch('clone1', 'feature');
+    br = await sb.git.branches('clone1');
+    assert.deepEqual(br.branches, ['main']);
+    await sb.git.push('clone1');
+    const origin = await sb.process.executeCommand('git -C origin-repo log -1 --format=%s main');
+    assert.equal(origin.result, 'add b\n');
+    await assert.rejects(sb.git.clone('/home/cove/no-such-repo', 'clone3'), (e) => {
+      assert.equal(e.constructor.name, 'DaytonaGitRepoNotFoundError');
+      return true;
+    });
+    await assert.rejects(sb.git.checkoutBranch('clone1', 'nope'), DaytonaNotFoundError);
+  });
+});

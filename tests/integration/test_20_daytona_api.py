@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from conftest import require_host_tools
 from testenv import expect, q
 
 PY = {"X-Daytona-Source": "sdk-python", "X-Daytona-SDK-Version": "0.190.0"}
@@ -288,3 +289,23 @@ def test_preview_urls_are_strict_strings(api, module_sandbox):
     check_daytona_error(dt(api, "GET", "/api/sandbox/%s/ports/0/preview-url" % sid), 400)
     check_daytona_error(dt(api, "GET", "/api/sandbox/%s/ports/80/signed-preview-url" % sid,
                            query={"expiresInSeconds": "86401"}), 400)
+
+
+def test_git_wire(api, sandbox):
+    require_host_tools("git")
+    base = "/toolbox/%s/git" % sandbox["id"]
+    expect(dt(api, "POST", base + "/init", {"path": "repo", "initial_branch": "main"}), 200)
+    st = expect(dt(api, "GET", base + "/status", query={"path": "repo"}), 200)
+    assert st["currentBranch"] == "main" and st["fileStatus"] == []
+    api.sh(sandbox["id"], "echo x > repo/f.txt")
+    expect(dt(api, "POST", base + "/add", {"path": "repo", "files": ["f.txt"]}), 200)
+    c = expect(dt(api, "POST", base + "/commit", {"allow_empty": False, "author": "A",
+                                                  "email": "a@b", "message": "m",
+                                                  "path": "repo"}), 200)
+    assert len(c["hash"]) == 40
+    b = expect(dt(api, "GET", base + "/branches", query={"path": "repo"}), 200)
+    assert b == {"branches": ["main"], "current": "main"}
+    check_daytona_error(dt(api, "POST", base + "/checkout", {"path": "repo", "branch": "nope"}),
+                        404, "GIT_BRANCH_NOT_FOUND", "DAYTONA_DAEMON")
+    check_daytona_error(dt(api, "POST", base + "/clone", {"url": "/nowhere", "path": "c"}), 404,
+                        "GIT_REPO_NOT_FOUND", "DAYTONA_DAEMON")

@@ -3,10 +3,6 @@
 # why: a documented cap must hold: the execs beyond it are refused up front with a client
 #      error (4xx) that says so, not started until some kernel limit breaks them, and never
 #      reported as the daemon's own failure (500)
-# gap: nothing enforces COVE_MAX_CONCURRENT_EXEC: all execs start until the sandbox's pids
-#      limit stops fork() in cove-init, and those requests fail with 500 INTERNAL_ERROR
-#      ("fork: Resource temporarily unavailable"), logged as a daemon error. Fix: count
-#      running execs per sandbox (sandbox_busy already does) and refuse past the cap with 429.
 # timeout: 180
 # expect: exit=0
 # stdout-has: SAFE at most 64 ran at once

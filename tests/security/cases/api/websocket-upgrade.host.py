@@ -1,7 +1,8 @@
 # attack: send a WebSocket upgrade (and raw WebSocket frames after it) to ordinary routes,
 #         hoping to get a raw socket past the HTTP layer
-# why: cove has no WebSocket route yet, so no upgrade is ever granted (no 101): the request is
-#      answered as plain HTTP (auth first) and the frame bytes are never interpreted
+# why: only the handlers that serve a WebSocket (terminals, log follow) ever upgrade; every
+#      other route answers as plain HTTP (auth first, no 101) and the frame bytes are never
+#      interpreted (malformed frames on a real WebSocket: api/websocket-malformed-frames)
 # timeout: 60
 # expect: exit=0
 # stdout-has: SAFE no upgrade on /v1/health

@@ -3,8 +3,6 @@
 #         stdio pipes and answers with a forged result ("FORGED", exit 0)
 # why: only cove-init may hold the control socket; every result coved reports must be the
 #      real command's output and exit status
-# gap: cove-init's listening control socket (fd 5) is not close-on-exec, so user commands
-#      inherit it (see host/inherited-fds). Fix: set FD_CLOEXEC on CTL_FD_LISTEN in cove-init.
 # timeout: 120
 # expect: exit=0
 # stdout-has: SAFE every result was genuine

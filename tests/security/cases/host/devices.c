@@ -27,19 +27,19 @@ static void try_mknod(const char *path, mode_t mode, dev_t dev)
 
 int main(void)
 {
-    static const char *const nodes[] = {"/dev/mem",  "/dev/kmem",  "/dev/port",   "/dev/kmsg",
-                                        "/dev/sda",  "/dev/vda",   "/dev/nvme0",  "/dev/kvm",
-                                        "/dev/fuse", "/dev/net/tun", "/dev/loop-control",
-                                        "/dev/mapper/control", "/dev/console", "/dev/tty0",
-                                        "/dev/vsock", "/dev/vhost-net", "/dev/userfaultfd"};
+    static const char *const nodes[] = {
+        "/dev/mem",          "/dev/kmem",           "/dev/port",    "/dev/kmsg", "/dev/sda",
+        "/dev/vda",          "/dev/nvme0",          "/dev/kvm",     "/dev/fuse", "/dev/net/tun",
+        "/dev/loop-control", "/dev/mapper/control", "/dev/console", "/dev/tty0", "/dev/vsock",
+        "/dev/vhost-net",    "/dev/userfaultfd"};
     try_mknod("/tmp/mem", S_IFCHR | 0666, makedev(1, 1));
     try_mknod("/tmp/vda", S_IFBLK | 0666, makedev(253, 0));
     try_mknod("/dev/shm/kmsg", S_IFCHR | 0666, makedev(1, 11));
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         errno = 0;
         int fd = open(nodes[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        printf("%s open %s: %d (%s)\n", fd < 0 && errno == ENOENT ? "SAFE" : "ESCAPE", nodes[i],
-               fd, strerrorname_np(errno));
+        printf("%s open %s: %d (%s)\n", fd < 0 && errno == ENOENT ? "SAFE" : "ESCAPE", nodes[i], fd,
+               strerrorname_np(errno));
     }
     errno = 0;
     int fd = open("/dev/x", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);

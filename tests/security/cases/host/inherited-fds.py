@@ -3,10 +3,6 @@
 #         requests for later commands (their stdio pipes, stdin data, forged exit results)
 # why: every descriptor cove-init holds must be close-on-exec, so a command starts with
 #      exactly fds 0, 1 and 2
-# gap: cove-init keeps its listening control socket at fd 5 without O_CLOEXEC (spawn.c dup2s
-#      it into place, and dup2 clears the flag), so every command inherits it; see
-#      host/ctl-socket-hijack for what that allows. Fix: fcntl(CTL_FD_LISTEN, F_SETFD,
-#      FD_CLOEXEC) in cove-init's main(), or close_range(3, ~0U) in the spawned child.
 # expect: exit=0
 # stdout-has: SAFE only fds 0 1 2
 import os

@@ -20,7 +20,7 @@
         if (r_ < 0 && errno == EPERM)                                                              \
             printf("SAFE %s: EPERM\n", what);                                                      \
         else                                                                                       \
-            printf("ESCAPE %s: returned %ld (%s)\n", what, r_, strerrorname_np(errno));           \
+            printf("ESCAPE %s: returned %ld (%s)\n", what, r_, strerrorname_np(errno));            \
     } while (0)
 
 int main(void)

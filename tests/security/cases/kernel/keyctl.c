@@ -18,14 +18,14 @@
         if (r_ < 0 && errno == EPERM)                                                              \
             printf("SAFE %s: EPERM\n", what);                                                      \
         else                                                                                       \
-            printf("ESCAPE %s: returned %ld (%s)\n", what, r_, strerrorname_np(errno));           \
+            printf("ESCAPE %s: returned %ld (%s)\n", what, r_, strerrorname_np(errno));            \
     } while (0)
 
-#define KEY_SPEC_SESSION_KEYRING     -3
-#define KEY_SPEC_USER_KEYRING        -4
-#define KEYCTL_GET_KEYRING_ID        0
-#define KEYCTL_JOIN_SESSION_KEYRING  1
-#define KEYCTL_DESCRIBE              6
+#define KEY_SPEC_SESSION_KEYRING    -3
+#define KEY_SPEC_USER_KEYRING       -4
+#define KEYCTL_GET_KEYRING_ID       0
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_DESCRIBE             6
 
 int main(void)
 {

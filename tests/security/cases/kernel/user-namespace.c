@@ -41,9 +41,12 @@ int main(void)
     static const struct {
         int flag;
         const char *name;
-    } others[] = {{CLONE_NEWNS, "CLONE_NEWNS"},         {CLONE_NEWNET, "CLONE_NEWNET"},
-                  {CLONE_NEWPID, "CLONE_NEWPID"},       {CLONE_NEWIPC, "CLONE_NEWIPC"},
-                  {CLONE_NEWUTS, "CLONE_NEWUTS"},       {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+    } others[] = {{CLONE_NEWNS, "CLONE_NEWNS"},
+                  {CLONE_NEWNET, "CLONE_NEWNET"},
+                  {CLONE_NEWPID, "CLONE_NEWPID"},
+                  {CLONE_NEWIPC, "CLONE_NEWIPC"},
+                  {CLONE_NEWUTS, "CLONE_NEWUTS"},
+                  {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
                   {0x00000080 /* CLONE_NEWTIME */, "CLONE_NEWTIME"}};
     struct clone_args ca = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
     char what[64];

@@ -22,7 +22,7 @@ int main(void)
            strerrorname_np(errno));
     errno = 0;
     r = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-    printf("%s open /dev/userfaultfd: %ld (%s)\n", r < 0 && errno == ENOENT ? "SAFE" : "ESCAPE",
-           r, strerrorname_np(errno));
+    printf("%s open /dev/userfaultfd: %ld (%s)\n", r < 0 && errno == ENOENT ? "SAFE" : "ESCAPE", r,
+           strerrorname_np(errno));
     return 0;
 }

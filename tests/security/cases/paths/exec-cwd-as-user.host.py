@@ -2,11 +2,6 @@
 #         the sandbox's root) and read what is in it from there
 # why: a command must only ever do what its user can do; a cwd the user cannot enter must be
 #      refused (403) like the file API refuses paths the user cannot reach
-# gap: cove-init's spawn child calls chdir(cwd) while still uid 0 of the sandbox and switches to
-#      the user afterwards (src/init/init-spawn.c, child()), so the command starts inside
-#      /root. Low impact: the kernel still checks search permission on every later lookup, so
-#      the command cannot list or open anything in /root itself, but it does start below a
-#      directory its user could not traverse. Fix: chdir after setresuid in the child.
 # timeout: 60
 # expect: exit=0
 # stdout-has: SAFE cwd /root refused
