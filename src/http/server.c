@@ -171,7 +171,7 @@ int http_reply_json(struct http_req *req, unsigned status, json_t *body)
     }
     if (!body)
         return http_reply_error(req, 500, "INTERNAL_ERROR", "could not build the response");
-    s = json_dumps(body, JSON_COMPACT);
+    s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
     if (!s)
         return reply_static_500(req);

@@ -142,13 +142,61 @@ static void listener_note(struct sandbox *sb, unsigned port)
     l = listener_slot(sandbox_id(sb), port, false);
     bool fresh = l && now - l->checked_ms < 2000;
     pthread_mutex_unlock(&listeners_mu);
-    if (fresh || session_find_listener(sb, port, cid) < 0)
+    if (fresh)
         return;
+    if (session_find_listener(sb, port, cid) < 0)
+        cid[0] = '\0';
     pthread_mutex_lock(&listeners_mu);
     l = listener_slot(sandbox_id(sb), port, true);
-    snprintf(l->cid, sizeof(l->cid), "%s", cid);
+    if (cid[0] || !l->cid[0])
+        snprintf(l->cid, sizeof(l->cid), "%s", cid);
     l->checked_ms = now;
     pthread_mutex_unlock(&listeners_mu);
+}
+
+/* Did a connection to (sb, port) succeed in the last two seconds? Then skip the readiness
+ * probe: a hot preview pays for one upstream connection at most, usually none. */
+static bool recently_listening(struct sandbox *sb, unsigned port)
+{
+    struct listener *l;
+    bool ok;
+
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, false);
+    ok = l && mono_ms() - l->checked_ms < 2000;
+    pthread_mutex_unlock(&listeners_mu);
+    return ok;
+}
+
+/* One curl multi handle per connection thread: it holds the upstream connections, so a
+ * client's keep-alive requests reuse them. Connections are keyed by a host name unique to
+ * the sandbox ("s-<id>", resolved to 127.0.0.1 inside that sandbox's namespace), so one
+ * sandbox's connection is never reused for another. */
+static pthread_key_t multi_key;
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+
+static void multi_free(void *m)
+{
+    curl_multi_cleanup(m);
+}
+
+static void multi_key_init(void)
+{
+    pthread_key_create(&multi_key, multi_free);
+}
+
+static CURLM *thread_multi(void)
+{
+    CURLM *m;
+
+    pthread_once(&multi_once, multi_key_init);
+    m = pthread_getspecific(multi_key);
+    if (!m) {
+        m = curl_multi_init();
+        if (m)
+            pthread_setspecific(multi_key, m);
+    }
+    return m;
 }
 
 /* If the command that last served (sb, port) has exited, reply so and return true. */
@@ -198,6 +246,7 @@ struct pv {
     int64_t resp_len; /* the upstream's Content-Length, or -1 (chunked, or until close) */
     bool resp_chunked;
     struct curl_slist *resp_hdrs;
+    struct curl_slist *resolve;
 };
 
 static void pv_free(void *p)
@@ -208,8 +257,7 @@ static void pv_free(void *p)
         curl_multi_remove_handle(v->m, v->e);
     if (v->e)
         curl_easy_cleanup(v->e);
-    if (v->m)
-        curl_multi_cleanup(v->m);
+    curl_slist_free_all(v->resolve); /* the multi handle belongs to the thread */
     curl_slist_free_all(v->hdrs);
     curl_slist_free_all(v->resp_hdrs);
     buf_free(&v->up);
@@ -581,7 +629,8 @@ int preview_prepare(struct http_req *req)
     v->netns = sandbox_netns_fd(v->sb, &err);
     if (v->netns < 0)
         return api_reply_err(req, &err), v->netns;
-    r = wait_listening(v);
+    v->ws = up && !strcasecmp(up, "websocket");
+    r = !v->ws && recently_listening(v->sb, v->port) ? 0 : wait_listening(v);
     if (r < 0) {
         if (r == -ESRCH)
             return http_reply_error(req, 503, "SANDBOX_STOPPED", "sandbox '%s' stopped",
@@ -597,10 +646,10 @@ int preview_prepare(struct http_req *req)
                r;
     }
     listener_note(v->sb, v->port);
-    v->ws = up && !strcasecmp(up, "websocket");
     if (v->ws)
         return 0;
-    close(v->conn_fd);
+    if (v->conn_fd >= 0)
+        close(v->conn_fd);
     v->conn_fd = -1;
     /* Plain HTTP: set up curl now so the body can stream into it. */
     char url[COVE_MAX_URL_BYTES + 64];
@@ -608,14 +657,18 @@ int preview_prepare(struct http_req *req)
     const char *te = http_req_header(req, "Transfer-Encoding");
     uint64_t clen = 0;
     v->has_body = (cl && parse_u64(cl, &clen) == 0 && clen > 0) || te;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", v->port, v->rest);
+    char resolve[96];
+    snprintf(url, sizeof(url), "http://s-%s:%u%s", v->sandbox_id, v->port, v->rest);
+    snprintf(resolve, sizeof(resolve), "s-%s:%u:127.0.0.1", v->sandbox_id, v->port);
+    v->resolve = curl_slist_append(NULL, resolve);
     v->e = curl_easy_init();
-    v->m = curl_multi_init();
+    v->m = thread_multi();
     if (!v->e || !v->m)
         return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
     http_req_foreach_header(req, add_header_cb, v);
     v->hdrs = curl_slist_append(v->hdrs, "Expect:");
     curl_easy_setopt(v->e, CURLOPT_URL, url);
+    curl_easy_setopt(v->e, CURLOPT_RESOLVE, v->resolve);
     curl_easy_setopt(v->e, CURLOPT_CUSTOMREQUEST, http_method_to_string(http_req_method(req)));
     if (http_req_method(req) == HTTP_HEAD)
         curl_easy_setopt(v->e, CURLOPT_NOBODY, 1L);
