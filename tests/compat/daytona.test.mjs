@@ -3,7 +3,7 @@
 // back (states, outputs, bytes, fields), not merely that nothing threw.
 //
 // Run as root from tests/compat: npm ci && node --test (scripts/test does this).
-// Sessions and preview traffic are covered where they are built (sessions/preview).
+// Preview traffic is covered where the proxy is built (tests/integration/test_12_preview.py).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -387,6 +387,64 @@ describe('files', () => {
     await assert.rejects(sb.fs.deleteFile('code'));
     await sb.fs.deleteFile('code', true);
     assert.equal((await sb.process.executeCommand('test -e code; echo $?')).result, '1\n');
+  });
+});
+
+describe('sessions', () => {
+  test('persistent shell: cd, export and functions carry over; sync results', async () => {
+    await sb.process.createSession('compat-s1');
+    let r = await sb.process.executeSessionCommand('compat-s1', {
+      command: 'cd /tmp && export X=42 && f() { echo fn-$1; }',
+    });
+    assert.equal(r.exitCode, 0);
+    r = await sb.process.executeSessionCommand('compat-s1', {
+      command: 'pwd; echo $X; f y; echo oops >&2; exit 3',
+    });
+    assert.equal(r.exitCode, 3);
+    assert.equal(r.stdout, '/tmp\n42\nfn-y\n');
+    assert.equal(r.stderr, 'oops\n');
+    const cmd = await sb.process.getSessionCommand('compat-s1', r.cmdId);
+    assert.equal(cmd.exitCode, 3);
+    assert.match(cmd.command, /exit 3/);
+  });
+
+  test('runAsync, streamed logs with stdout and stderr apart, plain logs, list, delete', async () => {
+    const a = await sb.process.executeSessionCommand('compat-s1', {
+      command: 'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done',
+      runAsync: true,
+    });
+    assert.ok(a.cmdId);
+    let running = await sb.process.getSessionCommand('compat-s1', a.cmdId);
+    assert.equal(running.exitCode, undefined, 'exitCode is absent while running');
+    let out = '';
+    let err = '';
+    await sb.process.getSessionCommandLogs('compat-s1', a.cmdId, (s) => (out += s), (s) => (err += s));
+    assert.equal(out, 'out1\nout2\nout3\n');
+    assert.equal(err, 'err1\nerr2\nerr3\n');
+    const logs = await sb.process.getSessionCommandLogs('compat-s1', a.cmdId);
+    assert.equal(logs.stdout, 'out1\nout2\nout3\n');
+    assert.equal(logs.stderr, 'err1\nerr2\nerr3\n');
+    const done = await sb.process.getSessionCommand('compat-s1', a.cmdId);
+    assert.equal(done.exitCode, 0);
+    const sessions = await sb.process.listSessions();
+    const s1 = sessions.find((s) => s.sessionId === 'compat-s1');
+    assert.ok(s1, JSON.stringify(sessions));
+    assert.equal(s1.commands.length, 3);
+    await sb.process.deleteSession('compat-s1');
+    assert.ok(!(await sb.process.listSessions()).some((s) => s.sessionId === 'compat-s1'));
+  });
+
+  test('sendSessionCommandInput feeds a running command', async () => {
+    await sb.process.createSession('compat-s2');
+    const a = await sb.process.executeSessionCommand('compat-s2', {
+      command: 'read line; echo got-$line',
+      runAsync: true,
+    });
+    await sb.process.sendSessionCommandInput('compat-s2', a.cmdId, 'hello\n');
+    let out = '';
+    await sb.process.getSessionCommandLogs('compat-s2', a.cmdId, (s) => (out += s), () => {});
+    assert.equal(out, 'got-hello\n');
+    await sb.process.deleteSession('compat-s2');
   });
 });
 
