@@ -242,6 +242,14 @@ int exec_run(struct sandbox *sb, const struct exec_req *req, struct exec_result 
         if (in_r < 0)
             goto fail_errno;
     }
+    /* The command's ends of the pipes belong to the sandbox user, so it may reopen them
+     * through /dev/stdin, /dev/stdout and /proc/self/fd as any program expects. */
+    {
+        uid_t u = sandbox_host_uid(sb);
+        (void)!fchown(in_r, u, u);
+        (void)!fchown(out_w, u, u);
+        (void)!fchown(err_w, u, u);
+    }
     fcntl(out_r, F_SETFL, O_NONBLOCK);
     fcntl(err_r, F_SETFL, O_NONBLOCK);
     envp = sandbox_build_env(sb, req->env);

@@ -266,3 +266,14 @@ def test_exec_user_ids(api, sb):
 def test_exec_over_unix_socket(unix_api, sb):
     res = unix_api.exec(sb, "sh", "-c", "echo via-unix; exit 6")
     assert res["stdout"] == "via-unix\n" and res["exit_code"] == 6, res
+
+
+def test_dev_stdin_stdout_stderr_can_be_reopened(api, sb):
+    # Programs reopen their stdio through /dev/stdin (= /proc/self/fd/0) and friends; the
+    # pipes coved hands over must belong to the sandbox user for that to work.
+    res = api.exec_raw(sb, command="cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr",
+                       stdin="from-stdin\n")
+    body = expect(res, 200)
+    assert body["exit_code"] == 0, body
+    assert body["stdout"] == "from-stdin\nout\n", body
+    assert body["stderr"] == "err\n", body
