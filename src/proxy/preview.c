@@ -154,6 +154,17 @@ static void listener_note(struct sandbox *sb, unsigned port)
     pthread_mutex_unlock(&listeners_mu);
 }
 
+static void listener_forget(struct sandbox *sb, unsigned port)
+{
+    struct listener *l;
+
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, false);
+    if (l)
+        l->checked_ms = 0;
+    pthread_mutex_unlock(&listeners_mu);
+}
+
 /* Did a connection to (sb, port) succeed in the last two seconds? Then skip the readiness
  * probe: a hot preview pays for one upstream connection at most, usually none. */
 static bool recently_listening(struct sandbox *sb, unsigned port)
@@ -871,6 +882,16 @@ int preview_handle(struct http_req *req)
         curl_easy_pause(v->e, CURLPAUSE_CONT);
     }
     pump(v, have_headers, 1000);
+    if (v->finished && v->result == CURLE_COULDNT_CONNECT) {
+        /* The port answered moments ago (so the readiness probe was skipped) and no longer
+         * does: forget that, and say why if a session command served it. */
+        listener_forget(v->sb, v->port);
+        if (reply_if_exited(req, v->sb, v->port))
+            return 0;
+        return http_reply_error(req, 502, "PORT_NOT_LISTENING",
+                                "nothing listens on port %u in sandbox '%s' any more", v->port,
+                                v->sandbox_id);
+    }
     if (v->finished && v->result != CURLE_OK)
         return http_reply_error(req, 502, "BAD_GATEWAY", "port %u in sandbox '%s': %s", v->port,
                                 v->sandbox_id,
