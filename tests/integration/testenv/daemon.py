@@ -84,7 +84,10 @@ def pick_uid_base(slot):
     used = uid_bases_in_use()
     for k in range(n_slots):
         base = UID_FIRST + ((first + k) % n_slots) * UID_RANGE
-        if not any(b < base + UID_RANGE and base < b + UID_RANGE for b in used):
+        # Also skip ranges that still hold processes: sandboxes outlive their coved by design,
+        # so an interrupted earlier run can leave some behind.
+        if not any(b < base + UID_RANGE and base < b + UID_RANGE for b in used) and \
+                not host.pids_in_uid_range(base, base + UID_RANGE):
             return base
     return UID_FIRST + first * UID_RANGE
 
