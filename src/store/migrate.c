@@ -90,7 +90,8 @@ static const char *const migrations[] = {
     "  pid INTEGER NOT NULL,"
     "  started_at INTEGER NOT NULL"
     ");"
-    "CREATE INDEX session_commands_session ON session_commands(sandbox_id, session_id, started_at);",
+    "CREATE INDEX session_commands_session ON session_commands(sandbox_id, session_id, "
+    "started_at);",
 };
 
 static int get_version(struct store *st, int64_t *ret)
