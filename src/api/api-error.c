@@ -28,6 +28,7 @@ unsigned api_status_of(int code)
         return 404;
     case EEXIST:
     case EBUSY:
+    case EPIPE: /* an interpreter context whose process is gone */
     case ENOTEMPTY:
         return 409;
     case E2BIG:

@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/daytona.h"
 #include "base/limits.h"
+#include "exec/context.h"
 #include "exec/session.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/image.h"
@@ -187,8 +188,10 @@ int api_sandbox_delete(struct http_req *req)
         return 0;
     session_forget_all(sb);
     r = sandbox_delete(sb, &err);
-    if (r >= 0)
+    if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
+        context_forget_sandbox(sb);
+    }
     if (r < 0)
         r = api_reply_err(req, &err);
     else
@@ -222,8 +225,10 @@ static int stop_and_forget_ptys(struct sandbox *sb, struct cove_err *err)
 {
     int r = sandbox_stop(sb, err);
 
-    if (r >= 0)
+    if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
+        context_forget_sandbox(sb);
+    }
     return r;
 }
 

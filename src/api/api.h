@@ -67,6 +67,12 @@ int api_session_list(struct http_req *req);
 int api_session_get(struct http_req *req);
 int api_session_delete(struct http_req *req);
 int api_session_exec(struct http_req *req);
+/* api-context.c */
+int api_context_create(struct http_req *req);
+int api_context_list(struct http_req *req);
+int api_context_get(struct http_req *req);
+int api_context_delete(struct http_req *req);
+int api_context_run(struct http_req *req);
 int api_command_get(struct http_req *req);
 int api_command_logs(struct http_req *req);
 int api_command_input(struct http_req *req);

@@ -19,6 +19,7 @@
 #include "api/daytona.h"
 #include "base/limits.h"
 #include "base/parse.h"
+#include "exec/context.h"
 #include "sandbox/image.h"
 #include "store/store.h"
 
@@ -441,8 +442,10 @@ int dtn_sandbox_delete(struct http_req *req)
     if (dtn_lookup(req, &sb) < 0)
         return 0;
     r = sandbox_delete(sb, &err);
-    if (r >= 0)
+    if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
+        context_forget_sandbox(sb);
+    }
     r = r < 0 ? dtn_reply_err(req, &err, false)
               : http_reply_json(req, 200, dtn_sandbox_json(req, sb, false));
     sandbox_unref(sb);
@@ -476,6 +479,7 @@ int dtn_sandbox_stop(struct http_req *req)
     r = sandbox_stop(sb, &err);
     if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
+        context_forget_sandbox(sb);
         /* Ephemeral (autoDeleteInterval 0): deleted as it stops; the SDKs accept "destroyed"
          * as the end of a stop. */
         sandbox_snapshot(sb, &rec);

@@ -140,6 +140,12 @@ int dtn_pty_resize(struct http_req *req);
 /* Drop the PTYs of a sandbox being stopped or deleted (their shells die with it). */
 void dtn_pty_forget_sandbox(struct sandbox *sb);
 
+/* ---- code interpreter (daytona-interpreter.c) ---- */
+int dtn_interp_context_create(struct http_req *req);
+int dtn_interp_context_list(struct http_req *req);
+int dtn_interp_context_delete(struct http_req *req);
+int dtn_interp_execute(struct http_req *req);
+
 /* ---- toolbox: git (daytona-git.c) ---- */
 int dtn_git_init(struct http_req *req);
 int dtn_git_clone(struct http_req *req);

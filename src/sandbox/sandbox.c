@@ -701,6 +701,13 @@ int sandbox_netns_fd(struct sandbox *sb, struct cove_err *err)
     return open_init_path(sb, "ns/net", O_RDONLY, err);
 }
 
+void sandbox_env_free(char **envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        free(envp[i]);
+    free(envp);
+}
+
 char **sandbox_build_env(struct sandbox *sb, json_t *extra)
 {
     static const char *const base[] = {

@@ -109,6 +109,7 @@ uid_t sandbox_host_uid(const struct sandbox *sb);
 /* Environment for a command: base + sandbox env + extra (object of strings, may be NULL).
  * Returns a NULL-terminated malloc'd vector of "K=V" strings. */
 char **sandbox_build_env(struct sandbox *sb, json_t *extra);
+void sandbox_env_free(char **envp);
 
 /* Leak accounting for tests and /v1/debug. */
 struct runtime_counts {
