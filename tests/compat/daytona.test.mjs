@@ -620,3 +620,53 @@ describe('git', () => {
     await assert.rejects(sb.git.checkoutBranch('clone1', 'nope'), DaytonaNotFoundError);
   });
 });
+
+describe('code interpreter', () => {
+  test('runCode keeps state in the default context and streams output', async () => {
+    const seen = [];
+    let r = await sb.codeInterpreter.runCode('counter = 40');
+    assert.equal(r.stdout, '');
+    assert.equal(r.error, undefined);
+    r = await sb.codeInterpreter.runCode(
+      'import sys\ncounter += 2\nprint(counter)\nsys.stderr.write("warn\\n")',
+      { onStdout: (m) => seen.push(m.output) },
+    );
+    assert.equal(r.stdout, '42\n');
+    assert.equal(r.stderr, 'warn\n');
+    assert.deepEqual(seen, ['42\n']);
+  });
+
+  test('runCode reports a structured error', async () => {
+    const errors = [];
+    const r = await sb.codeInterpreter.runCode('def f():\n    raise ValueError("bad")\nf()', {
+      onError: (e) => errors.push(e),
+    });
+    assert.equal(r.error.name, 'ValueError');
+    assert.equal(r.error.value, 'bad');
+    assert.match(r.error.traceback, /in f/);
+    assert.equal(errors.length, 1);
+  });
+
+  test('contexts: create, isolate, list, time out without losing state, delete', async () => {
+    const ctx = await sb.codeInterpreter.createContext('/tmp');
+    assert.equal(ctx.cwd, '/tmp');
+    assert.equal(ctx.language, 'python');
+    assert.equal(ctx.active, true);
+    let r = await sb.codeInterpreter.runCode('import os\nmine = os.getcwd()', { context: ctx });
+    r = await sb.codeInterpreter.runCode('print(mine)', { context: ctx });
+    assert.equal(r.stdout, '/tmp\n');
+    // The default context does not see the new context's variables.
+    r = await sb.codeInterpreter.runCode("print('mine' in globals())");
+    assert.equal(r.stdout, 'False\n');
+    const listed = await sb.codeInterpreter.listContexts();
+    assert.deepEqual(listed.map((c) => c.id), [ctx.id]);
+    await assert.rejects(
+      sb.codeInterpreter.runCode('import time\ntime.sleep(30)', { context: ctx, timeout: 1 }),
+      DaytonaTimeoutError,
+    );
+    r = await sb.codeInterpreter.runCode('print(mine)', { context: ctx, envs: { X: 'y' } });
+    assert.equal(r.stdout, '/tmp\n');
+    await sb.codeInterpreter.deleteContext(ctx);
+    assert.deepEqual(await sb.codeInterpreter.listContexts(), []);
+  });
+});
