@@ -318,8 +318,10 @@ static int kernel_argv(const char *language, const char *argv[7], struct cove_er
                          "contexts exist for python, javascript and typescript, not '%s'",
                          language);
 missing:
-    return cove_err_setk(err, -ENOTSUP, "LANGUAGE_UNAVAILABLE",
-                         "the %s toolchain is not installed on this host", language);
+    return cove_err_setk(err, -EINVAL, "LANGUAGE_UNAVAILABLE",
+                         "the %s toolchain is not installed on this host; contexts here: %s%s%s",
+                         language, py ? "python" : "", py && node ? ", javascript" : "",
+                         node && tslib ? ", typescript" : "");
 }
 
 /* Read what a kernel that failed to start wrote on stderr, for the error message. */
