@@ -20,15 +20,11 @@ int api_context_create(struct http_req *req)
     static const char *const allowed[] = {"language", "cwd", "id", NULL};
     struct cove_err err = {0};
     struct sandbox *sb;
-    json_t *body = http_req_json(req), *lang, *cwd, *id, *o = NULL;
+    json_t *body = api_body_on_sandbox(req, allowed, &sb), *lang, *cwd, *id, *o = NULL;
     int r;
 
     if (!body)
         return 0;
-    if (api_check_fields(req, body, allowed) < 0 || api_lookup(req, &sb) < 0) {
-        json_decref(body);
-        return 0;
-    }
     lang = json_object_get(body, "language");
     cwd = json_object_get(body, "cwd");
     id = json_object_get(body, "id");
@@ -172,17 +168,13 @@ int api_context_run(struct http_req *req)
     struct cove_err err = {0};
     struct context_run *run = NULL;
     struct sandbox *sb;
-    json_t *body = http_req_json(req), *code, *to, *env, *stream, *mo;
+    json_t *body = api_body_on_sandbox(req, allowed, &sb), *code, *to, *env, *stream, *mo;
     uint64_t timeout_ms = 0;
     size_t max_output = COVE_DEFAULT_OUTPUT_CAP;
     int r;
 
     if (!body)
         return 0;
-    if (api_check_fields(req, body, allowed) < 0 || api_lookup(req, &sb) < 0) {
-        json_decref(body);
-        return 0;
-    }
     code = json_object_get(body, "code");
     to = json_object_get(body, "timeout");
     env = json_object_get(body, "env");

@@ -58,6 +58,17 @@ int api_lookup(struct http_req *req, struct sandbox **ret)
     return 0;
 }
 
+json_t *api_body_on_sandbox(struct http_req *req, const char *const *allowed, struct sandbox **ret)
+{
+    json_t *body = http_req_json(req);
+
+    if (body && (api_check_fields(req, body, allowed) < 0 || api_lookup(req, ret) < 0)) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 json_t *api_sandbox_json(struct sandbox *sb)
 {
     struct sandbox_rec r;

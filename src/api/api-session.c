@@ -26,15 +26,11 @@ int api_session_create(struct http_req *req)
     char id[SESSION_ID_MAX + 1];
     struct cove_err err = {0};
     struct sandbox *sb;
-    json_t *body = http_req_json(req), *v;
+    json_t *body = api_body_on_sandbox(req, allowed, &sb), *v;
     int r;
 
     if (!body)
         return 0;
-    if (api_check_fields(req, body, allowed) < 0 || api_lookup(req, &sb) < 0) {
-        json_decref(body);
-        return 0;
-    }
     v = json_object_get(body, "id");
     if (v && !json_is_string(v))
         r = cove_err_set(&err, -EINVAL, "'id' must be a string");

@@ -31,6 +31,10 @@ const char *api_org(struct http_req *req);
 int api_lookup(struct http_req *req, struct sandbox **ret);
 /* Reject unknown keys in obj: allowed is a NULL-terminated list. Replies 400 on failure. */
 int api_check_fields(struct http_req *req, json_t *obj, const char *const *allowed);
+/* The prologue of a handler with a JSON body on a sandbox: parse the body, check its fields
+ * against allowed, look up {id}. Returns the body (the caller decrefs it and unrefs *ret), or
+ * NULL when a reply has gone out already. */
+json_t *api_body_on_sandbox(struct http_req *req, const char *const *allowed, struct sandbox **ret);
 /* ISO-8601 UTC with milliseconds. */
 void api_iso_time(int64_t ms, char *buf, size_t cap);
 /* Sandbox JSON for /v1. */

@@ -25,6 +25,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/path.h"
+#include "base/uuid.h"
 #include "context-kernels.h"
 #include "exec/coderun-internal.h"
 #include "json/json-util.h"
@@ -280,20 +281,6 @@ static bool id_valid(const char *id)
     return true;
 }
 
-static void uuid4(char out[37])
-{
-    uint8_t b[16];
-
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (uint8_t)rand();
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 /* argv of the kernel for language, or -ENOTSUP naming what is missing. */
 static int kernel_argv(const char *language, const char *argv[7], struct cove_err *err)
 {
@@ -513,7 +500,7 @@ int context_create(struct sandbox *sb, const char *language, const char *cwd, co
     if (id)
         snprintf(c->id, sizeof(c->id), "%s", id);
     else
-        uuid4(c->id);
+        cove_uuid4(c->id);
     if (!cwd)
         cwd = SANDBOX_HOME;
     if (path_normalize(SANDBOX_HOME, cwd, c->cwd, sizeof(c->cwd)) < 0) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/uuid.h"
 #include "json/json-util.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl.h"
@@ -68,19 +69,6 @@ static int valid_id(const char *id)
         if (!isalnum((unsigned char)id[i]) && !strchr("._-", id[i]))
             return -EINVAL;
     return id[0] == '.' ? -EINVAL : 0;
-}
-
-static void uuid4(char out[37])
-{
-    uint8_t b[16];
-    if (getrandom(b, sizeof(b), 0) != sizeof(b))
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (uint8_t)rand();
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
 }
 
 static int64_t now_ms(void)
@@ -137,7 +125,7 @@ int session_create(struct sandbox *sb, const char *id, char ret_id[SESSION_ID_MA
     if (id)
         snprintf(r.id, sizeof(r.id), "%s", id);
     else
-        uuid4(r.id);
+        cove_uuid4(r.id);
     /* The session's cgroup must be no other live session's: the sandbox's exec counter
      * starts again at 1 when coved restarts, the sessions in the store do not. */
     r.cgroup_n = (int64_t)sandbox_next_exec(sb);
@@ -311,7 +299,7 @@ int session_exec(struct sandbox *sb, const char *sid, const char *command, bool 
                              "session '%s' has run %d commands, the most it keeps; delete it and "
                              "create a new one",
                              sid, SESSION_MAX_COMMANDS);
-    uuid4(cr.id);
+    cove_uuid4(cr.id);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     k = spawn_logged(sb, &sr, cr.id, command, timeout_ms, &ctl, &pid, err);
     snprintf(cr.sandbox_id, sizeof(cr.sandbox_id), "%s", sandbox_id(sb));

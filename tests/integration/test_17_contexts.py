@@ -10,6 +10,7 @@ import base64
 import json
 import socket
 import struct
+import time
 import uuid
 
 import pytest
@@ -241,18 +242,19 @@ def test_streaming_delivers_output_while_the_cell_runs(api, daemon, sbx, py):
 
 def test_one_cell_at_a_time(api, sbx, py):
     marker = "/tmp/busy-" + uuid.uuid4().hex
-    code = ("import os, time\nfor _ in range(600):\n    if os.path.exists(%r):\n"
-            "        break\n    time.sleep(0.05)\n'free'" % marker)
+    code = ("import os, time\nopen(%r, 'w').close()\nfor _ in range(600):\n"
+            "    if os.path.exists(%r):\n        break\n    time.sleep(0.05)\n'free'"
+            % (marker + ".started", marker))
     import threading
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("r", run_raw(api, sbx, py, code)))
     t.start()
     try:
-        for _ in range(200):  # until the first cell holds the context
-            r = run_raw(api, sbx, py, "1")
-            if r.status == 409:
+        for _ in range(600):  # until the first cell is running (bounded: 600 polls)
+            if api.exec_raw(sbx, cmd=["test", "-e", marker + ".started"]).body["exit_code"] == 0:
                 break
-        expect(r, 409, "CONTEXT_BUSY")
+            time.sleep(0.05)
+        expect(run_raw(api, sbx, py, "1"), 409, "CONTEXT_BUSY")
     finally:
         expect(api.exec_raw(sbx, cmd=["touch", marker]), 200)
         t.join(60)
