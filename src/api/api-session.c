@@ -10,6 +10,7 @@
 #include "base/limits.h"
 #include "base/parse.h"
 #include "exec/session.h"
+#include "json/json-util.h"
 
 static int reply_or(struct http_req *req, int r, struct cove_err *err, unsigned status, json_t *o)
 {
@@ -192,22 +193,6 @@ static void follow_free(void *p)
     free(f);
 }
 
-/* The length of buf[0..n) without a UTF-8 sequence that the end of the read cut short, so
- * that a character split across two reads is not turned into two U+FFFD. */
-static size_t utf8_whole(const char *buf, size_t n)
-{
-    size_t i = n, cont = 0, need;
-    unsigned char lead;
-
-    while (i > 0 && cont < 3 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
-        i--, cont++;
-    if (i == 0)
-        return n;
-    lead = (unsigned char)buf[i - 1];
-    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    return need > 1 && cont + 1 < need ? i - 1 : n;
-}
-
 /* Server-sent events: "event: stdout|stderr" with the bytes as a JSON string, then one
  * "event: exit" with the status, then the end of the stream. */
 static long follow_read(void *ctx, uint64_t pos, char *out, size_t max)
@@ -224,19 +209,13 @@ static long follow_read(void *ctx, uint64_t pos, char *out, size_t max)
         long n = session_log_read(f->sb, f->cid, (enum session_stream)s, f->off[s], chunk, want);
         if (n <= 0)
             continue;
-        if (utf8_whole(chunk, (size_t)n) > 0) {
-            n = (long)utf8_whole(chunk, (size_t)n);
+        if (json_utf8_whole(chunk, (size_t)n) > 0) {
+            n = (long)json_utf8_whole(chunk, (size_t)n);
         } else if (session_command_status(f->sb, f->cid, &st, NULL) == 0 && st.running) {
             continue; /* only part of a character so far: wait for the rest */
         }
-        json_t *str = json_string_lossy(chunk, (size_t)n);
-        char *enc = json_dumps(str, JSON_ENCODE_ANY);
-        json_decref(str);
-        if (!enc)
-            return -2;
-        int len = snprintf(out, max, "event: %s\ndata: %s\n\n", names[s], enc);
-        free(enc);
-        if (len < 0 || (size_t)len >= max)
+        long len = json_sse_text_event(out, max, names[s], chunk, (size_t)n);
+        if (len < 0)
             return -2;
         f->off[s] += (uint64_t)n;
         sandbox_touch(f->sb);
@@ -304,7 +283,7 @@ int api_command_logs(struct http_req *req)
         long n = buf ? session_log_read(sb, cid, (enum session_stream)s, off[s], buf, want) : 0;
         /* More may follow (still running, or capped): end on a whole character. */
         if (n > 0 && (st.running || (uint64_t)n < size - off[s]))
-            n = (long)utf8_whole(buf, (size_t)n);
+            n = (long)json_utf8_whole(buf, (size_t)n);
         json_object_set_new(o, s ? "stderr" : "stdout",
                             json_string_lossy(buf ? buf : "", n > 0 ? (size_t)n : 0));
         json_object_set_new(o, names[s], json_integer((json_int_t)(off[s] + (n > 0 ? n : 0))));

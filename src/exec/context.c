@@ -588,7 +588,7 @@ void context_forget_sandbox(struct sandbox *sb)
 
 /* ---- running a cell ---- */
 
-static void result_init(struct context_result *r, size_t cap)
+void context_result_init(struct context_result *r, size_t cap)
 {
     memset(r, 0, sizeof(*r));
     buf_init(&r->out, cap);
@@ -596,7 +596,7 @@ static void result_init(struct context_result *r, size_t cap)
     r->artifacts = json_array();
 }
 
-static void result_done(struct context_result *r)
+void context_result_done(struct context_result *r)
 {
     json_decref(r->error);
     json_decref(r->result);
@@ -647,7 +647,7 @@ int context_run_begin(struct sandbox *sb, const char *id, const char *code, size
     run->c = c;
     run->sb = sandbox_ref(sb);
     run->max_output = max_output ? max_output : COVE_DEFAULT_OUTPUT_CAP;
-    result_init(&run->res, run->max_output);
+    context_result_init(&run->res, run->max_output);
     run->start_ms = mono_ms();
     run->deadline_ms =
         run->start_ms + (int64_t)(timeout_ms ? timeout_ms : CONTEXT_DEFAULT_TIMEOUT_MS);
@@ -694,19 +694,6 @@ fail:
     return r;
 }
 
-/* Length of s[0..n) without an incomplete UTF-8 sequence at its end. */
-static size_t utf8_complete(const char *s, size_t n)
-{
-    for (size_t back = 1; back <= 3 && back <= n; back++) {
-        unsigned char b = (unsigned char)s[n - back];
-        if ((b & 0xC0) == 0x80)
-            continue; /* a continuation byte: look further back */
-        size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-        return need > back ? n - back : n;
-    }
-    return n;
-}
-
 /* Read what is available on one output pipe (all of it when final). */
 static void pump_output(struct context_run *run, int fd, int s, bool final,
                         const struct context_sink *sink)
@@ -721,7 +708,7 @@ static void pump_output(struct context_run *run, int fd, int s, bool final,
         size_t n = have + (k > 0 ? (size_t)k : 0), send_n;
         if (k <= 0 && !final && have == 0)
             return;
-        send_n = (k > 0 && !final) ? utf8_complete(chunk, n) : n;
+        send_n = (k > 0 && !final) ? json_utf8_whole(chunk, n) : n;
         run->ncarry[s] = n - send_n;
         memcpy(run->carry[s], chunk + send_n, run->ncarry[s]);
         if (send_n > 0) {
@@ -770,15 +757,14 @@ static bool str_field(json_t *o, const char *k, size_t cap, json_t **ret)
     if (!s)
         return false;
     size_t n = json_string_length(v);
-    *ret = n > cap ? json_string_lossy(s, utf8_complete(s, cap)) : json_incref(v);
+    *ret = n > cap ? json_string_lossy(s, json_utf8_whole(s, cap)) : json_incref(v);
     return *ret != NULL;
 }
 
 /* One event line from the kernel. Returns 1 at done, 0 to go on, -1 on a protocol error. */
-static int handle_event(struct context_run *run, const char *line, size_t len,
+static int handle_event(struct context_result *r, const char *line, size_t len,
                         const struct context_sink *sink)
 {
-    struct context_result *r = &run->res;
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL), *ev = NULL, *a, *b, *c;
     const char *type = json_string_value(json_object_get(o, "type"));
     int ret = 0;
@@ -809,8 +795,8 @@ static int handle_event(struct context_run *run, const char *line, size_t len,
                        c);
     } else if (!strcmp(type, "artifact_error") && str_field(o, "text", 4096, &a)) {
         const char *t = json_string_value(a);
-        pump_output(run, -EBADF, 1, true, NULL);
-        buf_append_upto(&r->err, t, strlen(t));
+        if (buf_append_upto(&r->err, t, strlen(t)) < strlen(t))
+            r->err_truncated = true;
         if (sink && sink->output)
             (void)sink->output(sink->ud, true, t, strlen(t));
         json_decref(a);
@@ -822,18 +808,19 @@ static int handle_event(struct context_run *run, const char *line, size_t len,
     return ret;
 }
 
-/* Events waiting in the line buffer. Returns 1 at done, 0 otherwise, -1 on protocol error. */
-static int drain_events(struct context_run *run, const struct context_sink *sink)
+int context_events_feed(struct buf *l, const char *data, size_t len, struct context_result *res,
+                        const struct context_sink *sink)
 {
-    struct buf *l = &run->c->line;
     size_t start = 0;
     int r = 0;
 
+    if (buf_append(l, data, len) < 0)
+        return -1; /* a line longer than CONTEXT_MAX_EVENT */
     while (r == 0 && start < l->len) {
         char *nl = memchr(l->data + start, '\n', l->len - start);
         if (!nl)
             break;
-        r = handle_event(run, l->data + start, (size_t)(nl - (l->data + start)), sink);
+        r = handle_event(res, l->data + start, (size_t)(nl - (l->data + start)), sink);
         start = (size_t)(nl - l->data) + 1;
     }
     memmove(l->data, l->data + start, l->len - start);
@@ -904,7 +891,7 @@ int context_run_step(struct context_run *run, int wait_ms, const struct context_
             char chunk[65536];
             ssize_t k = read(c->sock, chunk, sizeof(chunk));
             if (k > 0) {
-                int d = buf_append(&c->line, chunk, (size_t)k) < 0 ? -1 : drain_events(run, sink);
+                int d = context_events_feed(&c->line, chunk, (size_t)k, &run->res, sink);
                 if (d < 0) {
                     kill_kernel(run->sb, c->reaper);
                     mark_dead(c,
@@ -959,7 +946,7 @@ void context_run_end(struct context_run *run)
         while (!run->finished)
             (void)context_run_step(run, -1, NULL);
     }
-    result_done(&run->res);
+    context_result_done(&run->res);
     pthread_mutex_unlock(&c->run_lock);
     ctx_unref(c);
     sandbox_unref(run->sb);

@@ -93,6 +93,17 @@ struct context_result *context_run_result(struct context_run *run);
  * and its context killed if it does not stop within the grace period. */
 void context_run_end(struct context_run *run);
 
+/* The kernel side of the wire, pure (fuzzed by tests/fuzz/fuzz-context-events.c): append
+ * data, bytes a kernel sent, to the line buffer l (cap CONTEXT_MAX_EVENT) and handle every
+ * complete line: result, artifact and error events go into res (first of each kind wins, all
+ * capped) and to sink; unknown types are ignored. Returns 1 once a done event was handled (the
+ * rest stays in l), 0 when more is needed, -1 for a line that is not a JSON object with a
+ * string "type", or one longer than the cap. */
+int context_events_feed(struct buf *l, const char *data, size_t len, struct context_result *res,
+                        const struct context_sink *sink);
+void context_result_init(struct context_result *r, size_t cap);
+void context_result_done(struct context_result *r);
+
 /* The native /v1 JSON form of a result:
  * {status, result, error, artifacts, stdout, stderr, *_truncated, duration_ms, timed_out,
  *  interrupted, context_died}. */

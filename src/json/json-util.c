@@ -55,3 +55,28 @@ json_t *json_iso_time(int64_t ms)
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     return json_string(buf);
 }
+
+size_t json_utf8_whole(const char *data, size_t n)
+{
+    size_t i = n, cont = 0, need;
+    unsigned char lead;
+
+    while (i > 0 && cont < 3 && ((unsigned char)data[i - 1] & 0xC0) == 0x80)
+        i--, cont++;
+    if (i == 0)
+        return n;
+    lead = (unsigned char)data[i - 1];
+    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return need > 1 && cont + 1 < need ? i - 1 : n;
+}
+
+long json_sse_text_event(char *out, size_t max, const char *name, const char *data, size_t n)
+{
+    json_t *str = json_string_lossy(data, n);
+    char *enc = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+    int len = enc ? snprintf(out, max, "event: %s\ndata: %s\n\n", name, enc) : -1;
+
+    json_decref(str);
+    free(enc);
+    return len < 0 || (size_t)len >= max ? -1 : len;
+}
