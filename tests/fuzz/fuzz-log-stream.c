@@ -56,7 +56,7 @@ static long parse(const char *s, size_t n, char **out, size_t *out_len)
         } else if (flen == 4 && !memcmp(line, "data", 4)) {
             if (have_data)
                 return -1;
-            json_t *str = json_loadb(v, vlen, JSON_DECODE_ANY, NULL);
+            json_t *str = json_loadb(v, vlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
             if (!json_is_string(str)) {
                 json_decref(str);
                 return -1;
