@@ -347,6 +347,11 @@ int store_sandbox_delete(struct store *st, const char *id)
     return step_one_row(st, s);
 }
 
+/* CPU and memory are held by sandboxes whose init runs or is being started or stopped. */
+#define LIVE_SUM(col)                                                                              \
+    "coalesce(sum(CASE WHEN state IN ('creating', 'starting', 'started', 'stopping') THEN " col    \
+    " ELSE 0 END), 0)"
+
 /* Any ret_ pointer may be NULL. An org with no rows reports zeros. */
 int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
                         uint64_t *ret_cpu_milli, uint64_t *ret_memory_mib, uint64_t *ret_disk_mib)
@@ -358,9 +363,10 @@ int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
     if (!org)
         return -EINVAL;
     k = db_prepare(st,
-                   "SELECT count(*), coalesce(sum(cpu_milli), 0), coalesce(sum(memory_mib), 0), "
-                   "coalesce(sum(disk_mib), 0) FROM sandboxes "
-                   "WHERE org = ?1 AND state != 'destroyed'",
+                   "SELECT count(*), " LIVE_SUM("cpu_milli") ", " LIVE_SUM(
+                       "memory_mib") ", "
+                                     "coalesce(sum(disk_mib), 0) FROM sandboxes "
+                                     "WHERE org = ?1 AND state != 'destroyed'",
                    &s);
     if (k < 0)
         return k;
