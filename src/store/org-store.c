@@ -20,6 +20,11 @@ static const struct org_quota default_quota = {
     .max_disk_mib = 4194304,
 };
 
+void store_org_default_quota(struct org_quota *ret)
+{
+    *ret = default_quota;
+}
+
 static int check_args(const char *org_id, const struct org_quota *q)
 {
     if (!store_str_fits(org_id, sizeof(((struct key_info *)NULL)->org)))

@@ -33,6 +33,7 @@ struct org_quota {
 /* Create the org if missing, with q or (q NULL) the default quota: 1000 sandboxes, 64000 cpu
  * milli, 262144 MiB memory, 4194304 MiB disk. An existing org keeps its quota. */
 int store_org_ensure(struct store *st, const char *org_id, const struct org_quota *q);
+void store_org_default_quota(struct org_quota *ret);
 /* -ENOENT if the org was never ensured. */
 int store_org_get_quota(struct store *st, const char *org_id, struct org_quota *ret);
 /* Upsert: creates the org if missing. */
