@@ -442,13 +442,14 @@ static char *json_dump_or(json_t *j, const char *dflt)
     return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : strdup(dflt);
 }
 
-/* Append "what (N in use + M requested > limit L)" to msg when the request passes limit. */
+/* Append "what (N in use + M requested > limit L)" to msg when the request passes limit. A
+ * request that adds nothing passes nothing, even when usage is over a lowered limit. */
 static void over(char *msg, size_t cap, const char *what, uint64_t used, uint64_t add,
                  uint64_t limit, const char *unit)
 {
     size_t n = strlen(msg);
 
-    if (used + add <= limit || n >= cap)
+    if (add == 0 || used + add <= limit || n >= cap)
         return;
     snprintf(msg + n, cap - n, "%s%s (%llu%s in use + %llu%s requested > limit %llu%s)",
              n ? "; " : "", what, (unsigned long long)used, unit, (unsigned long long)add, unit,
