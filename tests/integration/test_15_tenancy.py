@@ -5,8 +5,9 @@ The session daemon's first key is an admin key of the organization "default". Ea
 its own organizations with unique ids through the admin API and deletes what it created.
 """
 import concurrent.futures
+import json
 import os
-import time
+import subprocess
 
 import pytest
 
@@ -378,3 +379,53 @@ def test_cross_tenant_everything_is_404(api, tenants):
     # the admin key is a tenant of "default" on these routes: it does not see A's sandbox
     _denied(api.get("/v1/sandboxes/" + sid), "admin GET")
     a.destroy(sid)
+
+
+# ---- cove admin ---------------------------------------------------------------------------
+
+def test_cli_admin(daemon, api, cove_cli, tmp_path):
+    def cove(*args, key=None):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+               "COVE_API_URL": daemon.url, "COVE_API_KEY": key or daemon.key, "LANG": "C.UTF-8"}
+        return subprocess.run([cove_cli] + list(args), capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    org = uid("cli")
+    cp = cove("admin", "org", "create", org, "--name", "CLI org", "--sandboxes", "3",
+              "--cpus", "1.5", "--memory-mib", "2048")
+    assert cp.returncode == 0 and org in cp.stdout, cp
+    got = expect(api.get(ADMIN + "/orgs/" + org), 200)
+    assert got["name"] == "CLI org" and got["quota"]["max_sandboxes"] == 3, got
+    assert got["quota"]["max_cpu"] == 1.5 and got["quota"]["max_memory_mib"] == 2048, got
+    cp = cove("admin", "quota", org, "--disk-mib", "4096")
+    assert cp.returncode == 0, cp
+    got = expect(api.get(ADMIN + "/orgs/%s/quota" % org), 200)["quota"]
+    assert got["max_disk_mib"] == 4096 and got["max_sandboxes"] == 3, got
+    cp = cove("--json", "admin", "quota", org)
+    assert cp.returncode == 0 and json.loads(cp.stdout)["quota"] == got, cp
+
+    cp = cove("admin", "key", "create", org, "--name", "from-cli")
+    assert cp.returncode == 0, cp
+    key = cp.stdout.strip()
+    assert key.startswith("cove_") and len(key) == 45, cp
+    expect(api.with_key(key).get("/v1/sandboxes"), 200)
+    cp = cove("admin", "key", "ls", org)
+    assert cp.returncode == 0 and "from-cli" in cp.stdout and key[12:] not in cp.stdout, cp
+    kid = [ln.split()[0] for ln in cp.stdout.splitlines() if "from-cli" in ln][0]
+
+    cp = cove("admin", "org", "ls", key=key)  # a user key
+    assert cp.returncode == 1 and "admin" in cp.stderr, cp
+    cp = cove("admin", "key", "rm", kid)
+    assert cp.returncode == 0 and cp.stdout.strip() == "revoked " + kid, cp
+    expect(api.with_key(key).get("/v1/sandboxes"), 401)
+    cp = cove("admin", "org", "ls")
+    assert cp.returncode == 0 and org in cp.stdout, cp
+    for bad in (["admin"], ["admin", "org"], ["admin", "org", "create"],
+                ["admin", "org", "info", "a/b"], ["admin", "key", "ls", org, "--admin"],
+                ["admin", "quota", org, "--cpus", "-1"], ["admin", "bogus", "x"]):
+        cp = cove(*bad)
+        assert cp.returncode == 2, (bad, cp)
+    cp = cove("admin", "org", "rm", org)
+    assert cp.returncode == 0 and cp.stdout.strip() == "deleted " + org, cp
+    cp = cove("admin", "org", "info", org)
+    assert cp.returncode == 1 and "not found" in cp.stderr, cp
