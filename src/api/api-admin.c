@@ -135,8 +135,7 @@ static int parse_quota(struct http_req *req, json_t *obj, struct org_quota *q)
         if (!json_is_number(cpu) || !isfinite(c) || c < 0 ||
             c > COVE_MAX_QUOTA_CPU_MILLI / 1000.0) {
             http_reply_error(req, 400, "BAD_REQUEST",
-                             "max_cpu must be a number of cores from 0 "
-                             "to %u",
+                             "max_cpu must be a number of cores from 0 to %u",
                              COVE_MAX_QUOTA_CPU_MILLI / 1000);
             return -EINVAL;
         }
@@ -148,7 +147,16 @@ static int parse_quota(struct http_req *req, json_t *obj, struct org_quota *q)
     return 0;
 }
 
-/* Load the {org} route parameter's org; replies 404 (or 400) and returns <0 if absent. */
+static int reply_store_err(struct http_req *req, int r)
+{
+    struct cove_err err = {0};
+
+    store_err(r, &err);
+    return api_reply_err(req, &err);
+}
+
+/* Load the {org} route parameter's org; replies 404 (or the store's error) and returns <0
+ * if that fails. */
 static int load_org(struct http_req *req, struct org_info *o)
 {
     const char *id = http_req_param(req, "org");
@@ -159,20 +167,9 @@ static int load_org(struct http_req *req, struct org_info *o)
     r = store_org_get(sandbox_store(), id, o);
     if (r == -ENOENT)
         return http_reply_error(req, 404, "ORG_NOT_FOUND", "organization '%s' not found", id), r;
-    if (r < 0) {
-        struct cove_err err = {0};
-        store_err(r, &err);
-        return api_reply_err(req, &err), r;
-    }
+    if (r < 0)
+        return reply_store_err(req, r), r;
     return 0;
-}
-
-static int reply_store_err(struct http_req *req, int r)
-{
-    struct cove_err err = {0};
-
-    store_err(r, &err);
-    return api_reply_err(req, &err);
 }
 
 static int add_org(const struct org_info *o, void *ud)
