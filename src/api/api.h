@@ -86,6 +86,18 @@ int api_command_signal(struct http_req *req);
 int api_preview_link(struct http_req *req);
 int api_preview_signed(struct http_req *req);
 
+/* Organizations, keys and quotas, for admin keys (api-admin.c). */
+int api_admin_org_list(struct http_req *req);
+int api_admin_org_create(struct http_req *req);
+int api_admin_org_get(struct http_req *req);
+int api_admin_org_delete(struct http_req *req);
+int api_admin_quota_get(struct http_req *req);
+int api_admin_quota_set(struct http_req *req);
+int api_admin_key_list(struct http_req *req);
+int api_admin_key_create(struct http_req *req);
+int api_admin_key_get(struct http_req *req);
+int api_admin_key_revoke(struct http_req *req);
+
 /* Code-run and validate (api-coderun.c). */
 int api_code_run(struct http_req *req);
 int api_validate(struct http_req *req);

@@ -21,6 +21,15 @@
 #define COVE_MAX_ARGV_BYTES  (1u << 20)
 #define COVE_MAX_PATH        4096
 
+/* Tenancy (the /v1/admin API) */
+#define COVE_MAX_ORGS            10000
+#define COVE_MAX_ORG_ID          64  /* bytes of an organization id */
+#define COVE_MAX_ADMIN_NAME      64  /* bytes of an organization or key display name */
+#define COVE_MAX_KEYS_PER_ORG    100 /* unrevoked keys */
+#define COVE_MAX_QUOTA_SANDBOXES 100000
+#define COVE_MAX_QUOTA_CPU_MILLI 1000000000u  /* a million cores */
+#define COVE_MAX_QUOTA_MIB       (1ull << 40) /* memory or disk quota */
+
 /* Limits a sandbox may ask for */
 #define COVE_DEFAULT_CPU_MILLI    1000
 #define COVE_MAX_CPU_MILLI        64000

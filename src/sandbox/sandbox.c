@@ -442,12 +442,50 @@ static char *json_dump_or(json_t *j, const char *dflt)
     return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : strdup(dflt);
 }
 
-int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
-                   struct cove_err *err)
+/* Append "what (N in use + M requested > limit L)" to msg when the request passes limit. A
+ * request that adds nothing passes nothing, even when usage is over a lowered limit. */
+static void over(char *msg, size_t cap, const char *what, uint64_t used, uint64_t add,
+                 uint64_t limit, const char *unit)
+{
+    size_t n = strlen(msg);
+
+    if (add == 0 || used + add <= limit || n >= cap)
+        return;
+    snprintf(msg + n, cap - n, "%s%s (%llu%s in use + %llu%s requested > limit %llu%s)",
+             n ? "; " : "", what, (unsigned long long)used, unit, (unsigned long long)add, unit,
+             (unsigned long long)limit, unit);
+}
+
+/* Check that org can take `add` more sandboxes (0 or 1) holding the given resources. The
+ * caller holds rt.create_mu and keeps holding it until the store shows what it reserved
+ * (the inserted row, or the "starting" state), so checks cannot interleave. */
+static int quota_check_locked(const char *org, uint32_t add, uint32_t cpu_milli,
+                              uint32_t memory_mib, uint32_t disk_mib, struct cove_err *err)
 {
     struct org_quota q;
     uint32_t count;
     uint64_t cpu, mem, disk;
+    char msg[400] = "";
+    int r;
+
+    r = store_org_get_quota(rt.st, org, &q);
+    if (r >= 0)
+        r = store_sandbox_usage(rt.st, org, &count, &cpu, &mem, &disk);
+    if (r < 0)
+        return cove_err_errno(err, -r, "read organization quota");
+    over(msg, sizeof(msg), "sandboxes", count, add, q.max_sandboxes, "");
+    over(msg, sizeof(msg), "cpu", cpu, cpu_milli, q.max_cpu_milli, " milli-cpus");
+    over(msg, sizeof(msg), "memory", mem, memory_mib, q.max_memory_mib, " MiB");
+    over(msg, sizeof(msg), "disk", disk, add ? disk_mib : 0, q.max_disk_mib, " MiB");
+    if (msg[0])
+        return cove_err_setk(err, -EDQUOT, "QUOTA_EXCEEDED",
+                             "quota exceeded for organization '%s': %s", org, msg);
+    return 0;
+}
+
+int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
+                   struct cove_err *err)
+{
     struct sandbox *sb;
     int r;
 
@@ -478,23 +516,9 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     /* Quota check, slot allocation and insert are one critical section, so concurrent
      * creates cannot overshoot a quota or share a uid range. */
     pthread_mutex_lock(&rt.create_mu);
-    r = store_org_get_quota(rt.st, org, &q);
-    if (r >= 0)
-        r = store_sandbox_usage(rt.st, org, &count, &cpu, &mem, &disk);
-    if (r < 0) {
-        cove_err_errno(err, -r, "read organization quota");
+    r = quota_check_locked(org, 1, spec->cpu_milli, spec->memory_mib, spec->disk_mib, err);
+    if (r < 0)
         goto fail_locked;
-    }
-    if (count + 1 > q.max_sandboxes || cpu + spec->cpu_milli > q.max_cpu_milli ||
-        mem + spec->memory_mib > q.max_memory_mib || disk + spec->disk_mib > q.max_disk_mib) {
-        r = cove_err_setk(err, -EDQUOT, "QUOTA_EXCEEDED",
-                          "quota exceeded: organization has %u of %u sandboxes, %.2f of %.2f "
-                          "cpus, %llu of %llu MiB memory, %llu of %llu MiB disk in use",
-                          count, q.max_sandboxes, cpu / 1000.0, q.max_cpu_milli / 1000.0,
-                          (unsigned long long)mem, (unsigned long long)q.max_memory_mib,
-                          (unsigned long long)disk, (unsigned long long)q.max_disk_mib);
-        goto fail_locked;
-    }
     r = store_alloc_uid_slot(rt.st, &sb->rec.uid_slot);
     if (r < 0) {
         cove_err_errno(err, -r, "allocate a uid range");
@@ -542,6 +566,18 @@ fail_locked:
     return r;
 }
 
+/* Under rt.create_mu, so a create that has read the org's quota inserts its row before the
+ * org can go (and then the delete is refused). */
+int sandbox_org_delete(const char *org)
+{
+    int r;
+
+    pthread_mutex_lock(&rt.create_mu);
+    r = store_org_delete(rt.st, org);
+    pthread_mutex_unlock(&rt.create_mu);
+    return r;
+}
+
 int sandbox_start(struct sandbox *sb, struct cove_err *err)
 {
     int r = 0;
@@ -551,7 +587,17 @@ int sandbox_start(struct sandbox *sb, struct cove_err *err)
         r = cove_err_setk(err, -ENOENT, "SANDBOX_NOT_FOUND", "sandbox '%s' was deleted",
                           sb->rec.id);
     else if (sb->state == SANDBOX_STOPPED || sb->state == SANDBOX_ERROR) {
-        set_state(sb, SANDBOX_STARTING, NULL);
+        /* A stopped sandbox holds no CPU or memory: starting it takes them from the quota.
+         * The "starting" row is the reservation the next check sees. */
+        pthread_mutex_lock(&rt.create_mu);
+        r = quota_check_locked(sb->rec.org, 0, sb->rec.cpu_milli, sb->rec.memory_mib, 0, err);
+        if (r >= 0)
+            set_state(sb, SANDBOX_STARTING, NULL);
+        pthread_mutex_unlock(&rt.create_mu);
+        if (r < 0) {
+            pthread_mutex_unlock(&sb->lock);
+            return r;
+        }
         r = start_live(sb, err);
         if (r < 0)
             set_state(sb, SANDBOX_ERROR, err ? err->msg : "start failed");

@@ -68,13 +68,19 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
 void sandbox_runtime_shutdown(void);
 struct store *sandbox_store(void);
 
+/* Create and start a sandbox of org. -EDQUOT ("QUOTA_EXCEEDED", naming each quota the
+ * request would pass) when the org's quota cannot take it: every sandbox that is not
+ * destroyed counts against the sandbox count and disk, running ones against CPU and memory. */
 int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
                    struct cove_err *err);
+/* Delete an org that has no sandboxes (store_org_delete(), serialised with creates). */
+int sandbox_org_delete(const char *org);
 /* Find by id or name within org (NULL = any org). Returns a reference. */
 int sandbox_lookup(const char *org, const char *id_or_name, struct sandbox **ret,
                    struct cove_err *err);
 struct sandbox *sandbox_ref(struct sandbox *sb);
 void sandbox_unref(struct sandbox *sb);
+/* Start a stopped sandbox; -EDQUOT when its CPU or memory does not fit the org's quota. */
 int sandbox_start(struct sandbox *sb, struct cove_err *err);
 int sandbox_stop(struct sandbox *sb, struct cove_err *err);
 int sandbox_delete(struct sandbox *sb, struct cove_err *err);

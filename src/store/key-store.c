@@ -58,9 +58,33 @@ static bool key_well_formed(const char *t)
     return true;
 }
 
-/* Insert one fresh key inside a transaction that also ensures the org row. Returns -EEXIST
- * on the (astronomically unlikely) id or hash collision, so the caller can draw again. */
-static int insert_key(struct store *st, const struct key_info *k, const char *hash)
+/* The checks of store_key_issue(), inside its transaction: the org exists and holds fewer
+ * than max_active unrevoked keys. */
+static int check_issue(struct store *st, const char *org, uint32_t max_active)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int r;
+
+    r = db_prepare(st,
+                   "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                   "(SELECT count(*) FROM api_keys WHERE org = ?1 AND revoked_at IS NULL)",
+                   &s);
+    if (r < 0 || (r = db_bind_text(s, 1, org)) < 0 || (r = db_step(st, s)) < 0)
+        return r;
+    if (r != SQLITE_ROW)
+        return -EIO;
+    if (sqlite3_column_int64(s, 0) == 0)
+        return -ENOENT;
+    if (sqlite3_column_int64(s, 1) >= max_active)
+        return -EUSERS;
+    return 0;
+}
+
+/* Insert one fresh key inside a transaction that also ensures the org row (max_active 0) or
+ * checks it with check_issue(). Returns -EEXIST on the (astronomically unlikely) id or hash
+ * collision, so the caller can draw again. */
+static int insert_key(struct store *st, const struct key_info *k, const char *hash,
+                      uint32_t max_active)
 {
     _cleanup_txn_ struct store *txn = NULL;
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -69,7 +93,10 @@ static int insert_key(struct store *st, const struct key_info *k, const char *ha
     r = db_txn_begin(st, &txn);
     if (r < 0)
         return r;
-    r = store_org_ensure_locked(st, k->org, NULL);
+    if (max_active)
+        r = check_issue(st, k->org, max_active);
+    else
+        r = store_org_ensure_locked(st, k->org, NULL);
     if (r < 0)
         return r;
     r = db_prepare(st,
@@ -92,11 +119,11 @@ static int insert_key(struct store *st, const struct key_info *k, const char *ha
     return 0;
 }
 
-/* Fills ret_key and ret_info (either may be NULL) only on success. The org row is created
- * with the default quota if missing. -EINVAL for an empty or over-long org, or a name over
- * 64 bytes; name NULL means "". */
-int store_key_create(struct store *st, const char *org, const char *name, bool admin, char *ret_key,
-                     struct key_info *ret_info)
+/* Fills ret_key and ret_info (either may be NULL) only on success. With max_active 0 the org
+ * row is created with the default quota if missing; otherwise see check_issue(). -EINVAL for an
+ * empty or over-long org, or a name over 64 bytes; name NULL means "". */
+static int key_create(struct store *st, const char *org, const char *name, bool admin,
+                      uint32_t max_active, char *ret_key, struct key_info *ret_info)
 {
     STORE_LOCK(st);
     unsigned char rnd[KEY_RANDOM + KEY_ID_RANDOM];
@@ -125,7 +152,7 @@ int store_key_create(struct store *st, const char *org, const char *name, bool a
         r = hash_key(key, hash);
         if (r < 0)
             break;
-        r = insert_key(st, &k, hash);
+        r = insert_key(st, &k, hash, max_active);
     }
     explicit_bzero(rnd, sizeof(rnd));
     if (r >= 0) {
@@ -136,6 +163,37 @@ int store_key_create(struct store *st, const char *org, const char *name, bool a
     }
     explicit_bzero(key, sizeof(key));
     return r < 0 ? r : 0;
+}
+
+int store_key_create(struct store *st, const char *org, const char *name, bool admin, char *ret_key,
+                     struct key_info *ret_info)
+{
+    return key_create(st, org, name, admin, 0, ret_key, ret_info);
+}
+
+int store_key_issue(struct store *st, const char *org, const char *name, bool admin,
+                    uint32_t max_active, char *ret_key, struct key_info *ret_info)
+{
+    if (max_active == 0)
+        return -EUSERS;
+    return key_create(st, org, name, admin, max_active, ret_key, ret_info);
+}
+
+int store_key_get(struct store *st, const char *id, struct key_info *ret_info)
+{
+    STORE_LOCK(st);
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int r;
+
+    if (!id)
+        return -EINVAL;
+    r = db_prepare(st, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1", &s);
+    if (r < 0 || (r = db_bind_text(s, 1, id)) < 0 || (r = db_step(st, s)) < 0)
+        return r;
+    if (r != SQLITE_ROW)
+        return -ENOENT;
+    row_to_info(s, ret_info);
+    return 0;
 }
 
 int store_key_verify(struct store *st, const char *token, struct key_info *ret_info)

@@ -1,10 +1,14 @@
 /* Organizations and their quotas (the orgs table).
  *
  * An org row exists once anything has called store_org_ensure() for it (store_key_create()
- * does so too). Quota values are stored as SQLite integers, so 64-bit limits must stay
- * below INT64_MAX. */
+ * does so too) or the admin API created it with store_org_create(). Deleting an org deletes
+ * its keys and is refused while any sandbox row names it. Quota values are stored as SQLite
+ * integers, so 64-bit limits must stay below INT64_MAX. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/limits.h"
 #include "store-internal.h"
@@ -15,6 +19,11 @@ static const struct org_quota default_quota = {
     .max_memory_mib = 262144,
     .max_disk_mib = 4194304,
 };
+
+void store_org_default_quota(struct org_quota *ret)
+{
+    *ret = default_quota;
+}
 
 static int check_args(const char *org_id, const struct org_quota *q)
 {
@@ -126,4 +135,177 @@ int store_org_set_quota(struct store *st, const char *org_id, const struct org_q
         return r;
     r = db_step(st, s);
     return r < 0 ? r : 0;
+}
+
+#define ORG_COLUMNS                                                                                \
+    "id, name, max_sandboxes, max_cpu_milli, max_memory_mib, max_disk_mib, created_at"
+
+static void row_to_org(sqlite3_stmt *s, struct org_info *o)
+{
+    memset(o, 0, sizeof(*o));
+    db_col_copy(s, 0, o->id, sizeof(o->id));
+    db_col_copy(s, 1, o->name, sizeof(o->name));
+    o->quota = (struct org_quota){
+        .max_sandboxes = (uint32_t)sqlite3_column_int64(s, 2),
+        .max_cpu_milli = (uint32_t)sqlite3_column_int64(s, 3),
+        .max_memory_mib = (uint64_t)sqlite3_column_int64(s, 4),
+        .max_disk_mib = (uint64_t)sqlite3_column_int64(s, 5),
+    };
+    o->created_at = sqlite3_column_int64(s, 6);
+}
+
+/* The count and the insert share one transaction, so concurrent creates cannot pass
+ * max_orgs between them. */
+int store_org_create(struct store *st, const char *org_id, const char *name,
+                     const struct org_quota *q, uint32_t max_orgs, struct org_info *ret)
+{
+    STORE_LOCK(st);
+    _cleanup_txn_ struct store *txn = NULL;
+    _cleanup_stmt_ sqlite3_stmt *c = NULL, *s = NULL;
+    struct org_info o = {0};
+    int r;
+
+    if (!name || !name[0])
+        name = org_id;
+    r = check_args(org_id, q);
+    if (r < 0)
+        return r;
+    if (!store_str_fits(name, sizeof(o.name)))
+        return -EINVAL;
+    r = db_txn_begin(st, &txn);
+    if (r < 0)
+        return r;
+    r = db_prepare(st, "SELECT count(*), (SELECT count(*) FROM orgs WHERE id = ?1) FROM orgs", &c);
+    if (r < 0 || (r = db_bind_text(c, 1, org_id)) < 0 || (r = db_step(st, c)) < 0)
+        return r;
+    if (r != SQLITE_ROW)
+        return -EIO;
+    if (sqlite3_column_int64(c, 1) > 0)
+        return -EEXIST;
+    if (sqlite3_column_int64(c, 0) >= max_orgs)
+        return -EUSERS;
+    snprintf(o.id, sizeof(o.id), "%s", org_id);
+    snprintf(o.name, sizeof(o.name), "%s", name);
+    o.quota = q ? *q : default_quota;
+    o.created_at = store_now_ms();
+    r = db_prepare(st,
+                   "INSERT INTO orgs (id, max_sandboxes, max_cpu_milli, max_memory_mib, "
+                   "max_disk_mib, created_at, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   &s);
+    if (r < 0)
+        return r;
+    if ((r = db_bind_text(s, 1, o.id)) < 0 || (r = bind_quota(s, &o.quota)) < 0 ||
+        (r = db_bind_i64(s, 6, o.created_at)) < 0 || (r = db_bind_text(s, 7, o.name)) < 0)
+        return r;
+    r = db_step(st, s);
+    if (r < 0)
+        return r;
+    r = db_txn_commit(&txn);
+    if (r < 0)
+        return r;
+    if (ret)
+        *ret = o;
+    return 0;
+}
+
+int store_org_get(struct store *st, const char *org_id, struct org_info *ret)
+{
+    STORE_LOCK(st);
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int r;
+
+    r = check_args(org_id, NULL);
+    if (r < 0)
+        return r;
+    r = db_prepare(st, "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?1", &s);
+    if (r < 0 || (r = db_bind_text(s, 1, org_id)) < 0 || (r = db_step(st, s)) < 0)
+        return r;
+    if (r != SQLITE_ROW)
+        return -ENOENT;
+    row_to_org(s, ret);
+    return 0;
+}
+
+/* Snapshot every org under the lock, so the callback can run without it. */
+static int collect_orgs(struct store *st, struct org_info **ret, size_t *ret_n)
+{
+    STORE_LOCK(st);
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    _cleanup_free_ struct org_info *v = NULL;
+    size_t n = 0, alloc = 0;
+    int r;
+
+    r = db_prepare(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", &s);
+    if (r < 0)
+        return r;
+    while ((r = db_step(st, s)) == SQLITE_ROW) {
+        if (n == alloc) {
+            size_t na = alloc ? alloc * 2 : 16;
+            struct org_info *nv = reallocarray(v, na, sizeof(*v));
+            if (!nv)
+                return -ENOMEM;
+            v = nv;
+            alloc = na;
+        }
+        row_to_org(s, &v[n++]);
+    }
+    if (r < 0)
+        return r;
+    *ret = TAKE_PTR(v);
+    *ret_n = n;
+    return 0;
+}
+
+int store_org_list(struct store *st, int (*cb)(const struct org_info *o, void *ud), void *ud)
+{
+    _cleanup_free_ struct org_info *v = NULL;
+    size_t n = 0;
+    int r;
+
+    r = collect_orgs(st, &v, &n);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        r = cb(&v[i], ud);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The sandbox check, the key deletion and the org deletion are one transaction: a sandbox
+ * inserted concurrently either lands before (and the delete is refused) or fails its quota
+ * read after (the org is gone). */
+int store_org_delete(struct store *st, const char *org_id)
+{
+    STORE_LOCK(st);
+    _cleanup_txn_ struct store *txn = NULL;
+    _cleanup_stmt_ sqlite3_stmt *c = NULL, *dk = NULL, *d = NULL;
+    int r;
+
+    r = check_args(org_id, NULL);
+    if (r < 0)
+        return r;
+    r = db_txn_begin(st, &txn);
+    if (r < 0)
+        return r;
+    r = db_prepare(st,
+                   "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                   "(SELECT count(*) FROM sandboxes WHERE org = ?1)",
+                   &c);
+    if (r < 0 || (r = db_bind_text(c, 1, org_id)) < 0 || (r = db_step(st, c)) < 0)
+        return r;
+    if (r != SQLITE_ROW)
+        return -EIO;
+    if (sqlite3_column_int64(c, 0) == 0)
+        return -ENOENT;
+    if (sqlite3_column_int64(c, 1) > 0)
+        return -ENOTEMPTY;
+    r = db_prepare(st, "DELETE FROM api_keys WHERE org = ?1", &dk);
+    if (r < 0 || (r = db_bind_text(dk, 1, org_id)) < 0 || (r = db_step(st, dk)) < 0)
+        return r;
+    r = db_prepare(st, "DELETE FROM orgs WHERE id = ?1", &d);
+    if (r < 0 || (r = db_bind_text(d, 1, org_id)) < 0 || (r = db_step(st, d)) < 0)
+        return r;
+    return db_txn_commit(&txn);
 }

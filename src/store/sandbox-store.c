@@ -347,6 +347,14 @@ int store_sandbox_delete(struct store *st, const char *id)
     return step_one_row(st, s);
 }
 
+/* CPU and memory are held by sandboxes whose init runs or is being started or stopped. */
+#define LIVE_STATES "('creating', 'starting', 'started', 'stopping')"
+#define USAGE_SQL                                                                                  \
+    "SELECT count(*), "                                                                            \
+    "coalesce(sum(CASE WHEN state IN " LIVE_STATES " THEN cpu_milli ELSE 0 END), 0), "             \
+    "coalesce(sum(CASE WHEN state IN " LIVE_STATES " THEN memory_mib ELSE 0 END), 0), "            \
+    "coalesce(sum(disk_mib), 0) FROM sandboxes WHERE org = ?1 AND state != 'destroyed'"
+
 /* Any ret_ pointer may be NULL. An org with no rows reports zeros. */
 int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
                         uint64_t *ret_cpu_milli, uint64_t *ret_memory_mib, uint64_t *ret_disk_mib)
@@ -357,11 +365,7 @@ int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
 
     if (!org)
         return -EINVAL;
-    k = db_prepare(st,
-                   "SELECT count(*), coalesce(sum(cpu_milli), 0), coalesce(sum(memory_mib), 0), "
-                   "coalesce(sum(disk_mib), 0) FROM sandboxes "
-                   "WHERE org = ?1 AND state != 'destroyed'",
-                   &s);
+    k = db_prepare(st, USAGE_SQL, &s);
     if (k < 0)
         return k;
     if ((k = db_bind_text(s, 1, org)) < 0)

@@ -33,10 +33,28 @@ struct org_quota {
 /* Create the org if missing, with q or (q NULL) the default quota: 1000 sandboxes, 64000 cpu
  * milli, 262144 MiB memory, 4194304 MiB disk. An existing org keeps its quota. */
 int store_org_ensure(struct store *st, const char *org_id, const struct org_quota *q);
+void store_org_default_quota(struct org_quota *ret);
 /* -ENOENT if the org was never ensured. */
 int store_org_get_quota(struct store *st, const char *org_id, struct org_quota *ret);
 /* Upsert: creates the org if missing. */
 int store_org_set_quota(struct store *st, const char *org_id, const struct org_quota *q);
+struct org_info {
+    char id[65];
+    char name[65];
+    struct org_quota quota;
+    int64_t created_at;
+};
+/* Create a new org with q (NULL: the default quota); name NULL or "" means the id. -EEXIST if
+ * the id is taken, -EUSERS if max_orgs orgs exist already. ret may be NULL. */
+int store_org_create(struct store *st, const char *org_id, const char *name,
+                     const struct org_quota *q, uint32_t max_orgs, struct org_info *ret);
+/* -ENOENT if absent. */
+int store_org_get(struct store *st, const char *org_id, struct org_info *ret);
+/* Call cb for each org, oldest first; stops early if cb returns <0 (that value is returned). */
+int store_org_list(struct store *st, int (*cb)(const struct org_info *o, void *ud), void *ud);
+/* Delete the org and all its keys (they stop authenticating at once). -ENOENT if absent,
+ * -ENOTEMPTY while any sandbox row of the org exists. */
+int store_org_delete(struct store *st, const char *org_id);
 
 /* ---- API keys ----
  * Keys are "cove_" + 40 lowercase hex chars. Only SHA-256(key) is stored. */
@@ -54,6 +72,12 @@ struct key_info {
  * ensures the org row (default quota). name NULL means "". */
 int store_key_create(struct store *st, const char *org, const char *name, bool admin, char *ret_key,
                      struct key_info *ret_info);
+/* Like store_key_create(), for an org that must exist already (-ENOENT otherwise) and that
+ * holds fewer than max_active unrevoked keys (-EUSERS otherwise). */
+int store_key_issue(struct store *st, const char *org, const char *name, bool admin,
+                    uint32_t max_active, char *ret_key, struct key_info *ret_info);
+/* By exact id; -ENOENT if absent. Revoked keys are found too. */
+int store_key_get(struct store *st, const char *id, struct key_info *ret_info);
 /* Look up a presented token; -EACCES if unknown or revoked. */
 int store_key_verify(struct store *st, const char *token, struct key_info *ret_info);
 /* Call cb for each key (revoked ones included); stops early if cb returns <0. */
@@ -113,7 +137,9 @@ int store_sandbox_list(struct store *st, const char *org, const char *const *lab
                        const char *const *label_values, size_t n_labels, const char *after_id,
                        uint32_t limit, int (*cb)(const struct sandbox_rec *r, void *ud), void *ud);
 int store_sandbox_delete(struct store *st, const char *id);
-/* Count and resource sums of an org's sandboxes that are not destroyed. ret_ may be NULL. */
+/* What an org's sandboxes hold against its quota: the count and disk of every sandbox that is
+ * not destroyed; CPU and memory of those that are creating, starting, started or stopping
+ * (a stopped sandbox runs nothing). ret_ may be NULL. */
 int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
                         uint64_t *ret_cpu_milli, uint64_t *ret_memory_mib, uint64_t *ret_disk_mib);
 /* Smallest uid slot >= 1 not used by any row. Not reserved: see store_sandbox_insert(). */

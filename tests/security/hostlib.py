@@ -151,3 +151,44 @@ def raw(data, limit_s=15.0):
         return read_response(s, limit_s)
     finally:
         s.close()
+
+
+def new_org(hint, quota=None):
+    """A fresh organization made through the admin API, and a user key of it."""
+    org = unique(hint)
+    body = {"id": org}
+    if quota is not None:
+        body["quota"] = quota
+    expect(client().post("/v1/admin/orgs", body), 201)
+    k = expect(client().post("/v1/admin/orgs/%s/keys" % org, {"name": "corpus"}), 201)
+    return org, k["key"]
+
+
+def serve(c, sb, port, content):
+    """Serve content as / on 127.0.0.1:port inside sb (an async session command)."""
+    c.post("/v1/sandboxes/%s/files/mkdir" % q(sb["id"]), {"path": "/home/cove/www"})
+    r = c.file_put(sb["id"], "/home/cove/www/index.html", content)
+    if r.status != 200:
+        raise RuntimeError("upload: %r" % r)
+    path = "/v1/sandboxes/%s/sessions" % q(sb["id"])
+    r = c.post(path, {"id": "www-%d" % port})
+    if r.status != 201:
+        raise RuntimeError("session: %r" % r)
+    r = c.post(path + "/www-%d/exec" % port,
+               {"command": "cd /home/cove/www && exec python3 -m http.server %d --bind 127.0.0.1"
+                % port, "async": True})
+    if r.status not in (200, 202):
+        raise RuntimeError("serve: %r" % r)
+
+
+def preview(host, path="/", headers=None, key=None):
+    """A request to coved's TCP listener with the given Host (None: coved's own address);
+    no API key unless key is given."""
+    c = client(key)
+    h = {"Host": host or "127.0.0.1:%d" % PORT}
+    h.update(headers or {})
+    return c.request("GET", path, headers=h, auth=key is not None, timeout=60)
+
+
+def preview_host(label, port):
+    return "%d-%s.localhost:%d" % (port, label, PORT)

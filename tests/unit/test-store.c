@@ -435,11 +435,17 @@ Test(store, usage)
     insert_ok("d", "p", "d", "{}", 4, 4);
     cr_assert_eq(store_sandbox_set_state(st, "c", "destroyed", NULL, 0), 0);
     cr_assert_eq(store_sandbox_set_state(st, "b", "stopped", NULL, 0), 0);
+    cr_assert_eq(store_sandbox_set_state(st, "a", "started", NULL, 0), 0);
     cr_assert_eq(store_sandbox_usage(st, "o", &n, &cpu, &mem, &disk), 0);
+    /* all live rows count against sandboxes and disk; only running ones hold CPU and memory */
     cr_assert_eq(n, 2);
+    cr_assert_eq(cpu, 1000);
+    cr_assert_eq(mem, 512);
+    cr_assert_eq(disk, 4096);
+    cr_assert_eq(store_sandbox_set_state(st, "b", "starting", NULL, 0), 0);
+    cr_assert_eq(store_sandbox_usage(st, "o", &n, &cpu, &mem, &disk), 0);
     cr_assert_eq(cpu, 2000);
     cr_assert_eq(mem, 1024);
-    cr_assert_eq(disk, 4096);
     cr_assert_eq(store_sandbox_usage(st, "o", &n, NULL, NULL, NULL), 0);
 }
 
@@ -523,6 +529,63 @@ Test(store, quota)
     cr_assert_eq(q.max_cpu_milli, 4000);
 
     cr_assert_eq(store_org_ensure(st, "", NULL), -EINVAL);
+}
+
+static int org_count_cb(const struct org_info *o, void *ud)
+{
+    (void)o;
+    (*(int *)ud)++;
+    return 0;
+}
+
+Test(store, org_create_list_delete)
+{
+    struct org_quota custom = {5, 4000, 8192, 1 << 20};
+    char key[STORE_KEY_LEN + 1];
+    struct key_info k, v;
+    struct org_info o;
+    int n = 0;
+
+    cr_assert_eq(store_org_create(st, "acme", "Acme Inc", &custom, 3, &o), 0);
+    cr_assert_str_eq(o.id, "acme");
+    cr_assert_str_eq(o.name, "Acme Inc");
+    cr_assert_eq(store_org_create(st, "acme", NULL, NULL, 3, NULL), -EEXIST);
+    cr_assert_eq(store_org_create(st, "b", NULL, NULL, 3, &o), 0);
+    cr_assert_str_eq(o.name, "b");
+    cr_assert_eq(o.quota.max_sandboxes, 1000);
+    cr_assert_eq(store_org_create(st, "c", NULL, NULL, 3, NULL), 0);
+    cr_assert_eq(store_org_create(st, "d", NULL, NULL, 3, NULL), -EUSERS);
+    cr_assert_eq(store_org_get(st, "acme", &o), 0);
+    cr_assert_eq(o.quota.max_cpu_milli, 4000);
+    cr_assert_eq(store_org_get(st, "zzz", &o), -ENOENT);
+    cr_assert_eq(store_org_list(st, org_count_cb, &n), 0);
+    cr_assert_eq(n, 3);
+
+    /* keys: issue needs the org and respects the cap on unrevoked keys */
+    cr_assert_eq(store_key_issue(st, "nope", "k", false, 2, key, &k), -ENOENT);
+    cr_assert_eq(store_org_get(st, "nope", &o), -ENOENT);
+    cr_assert_eq(store_key_issue(st, "acme", "k1", false, 2, key, &k), 0);
+    cr_assert_eq(store_key_issue(st, "acme", "k2", true, 2, NULL, NULL), 0);
+    cr_assert_eq(store_key_issue(st, "acme", "k3", false, 2, NULL, NULL), -EUSERS);
+    cr_assert_eq(store_key_get(st, k.id, &v), 0);
+    cr_assert_str_eq(v.org, "acme");
+    cr_assert_str_eq(v.name, "k1");
+    cr_assert_eq(store_key_revoke(st, k.id), 0);
+    cr_assert_eq(store_key_get(st, k.id, &v), 0);
+    cr_assert(v.revoked);
+    cr_assert_eq(store_key_issue(st, "acme", "k3", false, 2, key, &k), 0);
+    cr_assert_eq(store_key_get(st, "0000000000000000", &v), -ENOENT);
+
+    /* an org with a sandbox row cannot be deleted; without, its keys go with it */
+    insert_ok("s1", "acme", "s1", "{}", 1, 1);
+    cr_assert_eq(store_org_delete(st, "acme"), -ENOTEMPTY);
+    cr_assert_eq(store_key_verify(st, key, &v), 0);
+    cr_assert_eq(store_sandbox_delete(st, "s1"), 0);
+    cr_assert_eq(store_org_delete(st, "acme"), 0);
+    cr_assert_eq(store_key_verify(st, key, &v), -EACCES);
+    cr_assert_eq(store_key_get(st, k.id, &v), -ENOENT);
+    cr_assert_eq(store_org_delete(st, "acme"), -ENOENT);
+    cr_assert_eq(store_org_get(st, "acme", &o), -ENOENT);
 }
 
 /* ---- keys ---- */
