@@ -315,6 +315,7 @@ def test_cross_tenant_everything_is_404(api, tenants):
                         {"command": "echo A-SECRET"}, timeout=120), 200)
     cid = cmd.get("cmd_id") or cmd.get("id")
     assert cid, cmd
+    expect(a.post("/v1/sandboxes/%s/contexts" % sid, {"id": "k1"}, timeout=90), 201)
 
     # What a missing sandbox looks like to B, for comparison.
     ghost = b.get("/v1/sandboxes/0123456789abcdef")
@@ -339,6 +340,10 @@ def test_cross_tenant_everything_is_404(api, tenants):
             ("POST", base + "/sessions", {"id": "b"}),
             ("POST", base + "/sessions/s1/exec", {"command": "cat /home/cove/secret"}),
             ("DELETE", base + "/sessions/s1", None),
+            ("GET", base + "/contexts", None), ("GET", base + "/contexts/k1", None),
+            ("POST", base + "/contexts", {"id": "b"}),
+            ("POST", base + "/contexts/k1/run", {"code": "open('/home/cove/secret').read()"}),
+            ("DELETE", base + "/contexts/k1", None),
             ("GET", base + "/commands/%s" % cid, None),
             ("GET", base + "/commands/%s/logs" % cid, None),
             ("POST", base + "/commands/%s/signal" % cid, {"signal": "KILL"}),
@@ -365,6 +370,9 @@ def test_cross_tenant_everything_is_404(api, tenants):
                     ("GET", tb + "/process/session", None),
                     ("GET", tb + "/process/session/s1", None),
                     ("GET", tb + "/process/session/s1/command/%s/logs" % cid, None),
+                    ("GET", tb + "/process/interpreter/context", None),
+                    ("POST", tb + "/process/interpreter/context", {}),
+                    ("DELETE", tb + "/process/interpreter/context/k1", None),
                     ("GET", tb + "/user-home-dir", None)]
         for method, path, body in dtn:
             _denied(b.request(method, path, body=body, timeout=120), "%s %s" % (method, path))
@@ -374,6 +382,8 @@ def test_cross_tenant_everything_is_404(api, tenants):
     assert a.file_get(sid, "/home/cove/secret").raw == b"A-SECRET\n"
     expect(a.file_stat(sid, "/home/cove/from-b"), 404)
     expect(a.get("/v1/sandboxes/%s/sessions/s1" % sid), 200)
+    ctx = expect(a.post("/v1/sandboxes/%s/contexts/k1/run" % sid, {"code": "1 + 1"}), 200)
+    assert ctx["result"] == {"text/plain": "2"}, ctx
     labels = expect(a.get("/api/sandbox/" + sid), 200).get("labels", {})
     assert "b" not in labels, labels
     # the admin key is a tenant of "default" on these routes: it does not see A's sandbox
