@@ -42,6 +42,7 @@ extern const struct cli_command cli_cmd_session;
 extern const struct cli_command cli_cmd_logs;
 extern const struct cli_command cli_cmd_kill;
 extern const struct cli_command cli_cmd_validate;
+extern const struct cli_command cli_cmd_context;
 extern const struct cli_command cli_cmd_admin;
 
 /* Global flags, accepted before the verb and by every command (main.c). NULL: unset. */

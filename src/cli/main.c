@@ -17,10 +17,10 @@ const char *arg_url;
 const char *arg_key;
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_create,  &cli_cmd_ls,       &cli_cmd_info,   &cli_cmd_start,
-    &cli_cmd_stop,    &cli_cmd_rm,       &cli_cmd_exec,   &cli_cmd_run,
-    &cli_cmd_upload,  &cli_cmd_download, &cli_cmd_doctor, &cli_cmd_validate,
-    &cli_cmd_session, &cli_cmd_logs,     &cli_cmd_kill,   &cli_cmd_admin,
+    &cli_cmd_create, &cli_cmd_ls,       &cli_cmd_info,    &cli_cmd_start,  &cli_cmd_stop,
+    &cli_cmd_rm,     &cli_cmd_exec,     &cli_cmd_run,     &cli_cmd_upload, &cli_cmd_download,
+    &cli_cmd_doctor, &cli_cmd_validate, &cli_cmd_session, &cli_cmd_logs,   &cli_cmd_kill,
+    &cli_cmd_admin,  &cli_cmd_context,
 };
 
 static const struct cli_command *find_command(const char *name)

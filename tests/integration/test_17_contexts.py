@@ -465,3 +465,44 @@ def test_daytona_execute_validation(daemon, make_sandbox):
                     {"code": "1", "envs": {"A": 5}}):
         frames, code, _ = daytona_run(daemon, sb, payload)
         assert code == 1008 and frames[0]["type"] == "error", (payload, frames, code)
+
+
+# ---- cove context ---------------------------------------------------------------------------
+
+def test_cli_context(daemon, api, cove_cli, make_sandbox, tmp_path):
+    import os
+    import subprocess
+    sb = make_sandbox()["id"]
+
+    def cove(*args, stdin=None):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+               "COVE_API_URL": daemon.url, "COVE_API_KEY": daemon.key, "LANG": "C.UTF-8"}
+        return subprocess.run([cove_cli, "context"] + list(args), capture_output=True, text=True,
+                              env=env, input=stdin, timeout=120)
+
+    cp = cove("create", sb, "--id", "nb", "--cwd", "/tmp")
+    assert cp.returncode == 0 and cp.stdout == "nb\n", cp
+    cp = cove("run", sb, "nb", "x = 20\nprint('side')")
+    assert cp.returncode == 0 and cp.stdout == "side\n", cp
+    cp = cove("run", sb, "nb", "-", stdin="x + 22\n")
+    assert cp.returncode == 0 and cp.stdout == "42\n", cp
+    cp = cove("run", sb, "nb", "{}['k']")
+    assert cp.returncode == 1 and "KeyError: 'k'" in cp.stderr, cp
+    cp = cove("run", sb, "nb", "--timeout", "0.5", "import time; time.sleep(30)")
+    assert cp.returncode == 124 and "KeyboardInterrupt" in cp.stderr, cp
+    cp = cove("run", sb, "nb", "x")
+    assert cp.returncode == 0 and cp.stdout == "20\n", cp
+    cp = cove("ls", sb)
+    lines = cp.stdout.splitlines()
+    assert cp.returncode == 0 and lines[0].split() == ["ID", "LANGUAGE", "ACTIVE", "CELLS", "CWD"]
+    assert lines[1].split() == ["nb", "python", "yes", "5", "/tmp"], cp
+    cp = cove("run", "--json", sb, "nb", "x")
+    assert cp.returncode == 0 and json.loads(cp.stdout)["result"] == {"text/plain": "20"}, cp
+    assert cove("run", sb, "nb").returncode == 0  # an empty cell from (empty) stdin
+    cp = cove("create", sb, "--language", "cobol")
+    assert cp.returncode == 1 and "cobol" in cp.stderr, cp
+    cp = cove("ls", sb, "--timeout", "3")
+    assert cp.returncode == 2, cp
+    cp = cove("rm", sb, "nb")
+    assert cp.returncode == 0 and cp.stdout == "nb\n", cp
+    assert cove("run", sb, "nb", "1").returncode == 1
