@@ -126,17 +126,21 @@ static int setup_rootfs(const struct ctl_init_config *cfg, char *msg, size_t msg
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         FAIL("make mounts private");
     snprintf(root, sizeof(root), "%s/mnt", cfg->disk);
-    /* The root: the image skeleton under the sandbox's own writable layer. userxattr keeps
-     * overlay metadata in user.* xattrs, which a user namespace may write. */
+    /* Overlay options show in /proc/self/mountinfo, so they must not name host paths: the
+     * layers on the disk are given relative to it (our working directory while mounting),
+     * and the image's through a descriptor, as /proc/self/fd/N. userxattr keeps overlay
+     * metadata in user.* xattrs, which a user namespace may write. */
+    int lower = open(cfg->lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (lower < 0 || chdir(cfg->disk) < 0)
+        FAIL("open the image and the disk");
     snprintf(opts, sizeof(opts),
-             "lowerdir=%s,upperdir=%s/upper/root,workdir=%s/work/root,userxattr", cfg->lower,
-             cfg->disk, cfg->disk);
-    if (mount("cove-root", root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+             "lowerdir=/proc/self/fd/%d,upperdir=upper/root,workdir=work/root,userxattr", lower);
+    if (mount("cove-root", "mnt", "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
         FAIL("mount root overlay");
-    snprintf(p, sizeof(p), "%s/usr", root);
-    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper/usr,workdir=%s/work/usr,userxattr",
-             cfg->usr_lower, cfg->disk, cfg->disk);
-    if (mount("cove-usr", p, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+    close(lower);
+    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=upper/usr,workdir=work/usr,userxattr",
+             cfg->usr_lower);
+    if (mount("cove-usr", "mnt/usr", "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
         FAIL("mount /usr overlay");
     snprintf(p, sizeof(p), "%s/proc", root);
     if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)

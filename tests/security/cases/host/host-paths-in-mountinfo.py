@@ -3,10 +3,6 @@
 #         state directory, image and disk paths)
 # why: nothing in a sandbox should reveal host paths: they help an attacker aim at the host
 #      (the state directory holds every tenant's disks and the key database)
-# gap: the root and /usr overlays are mounted with absolute host paths in lowerdir=, upperdir=
-#      and workdir=, and the kernel shows those options in mountinfo. Low impact (a path, not
-#      access). Fix: mount with paths relative to a directory fd (chdir into the disk first,
-#      or the new mount API with fsconfig on fds), so the options carry no host prefix.
 # expect: exit=0
 # stdout-has: SAFE no host path in mountinfo
 import os
