@@ -43,9 +43,10 @@ static int touch(const char *path, mode_t mode)
     return 0;
 }
 
-/* The devices a program may use: bind-mounted from the host, since a user namespace cannot
- * mknod. Everything else in /dev is a symlink or a fresh instance (devpts, shm). */
-static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz)
+/* The devices a program may use: bind-mounted from the nodes coved made on the sandbox's disk
+ * (a user namespace cannot mknod), so that no two sandboxes share a device inode or its
+ * locks. Everything else in /dev is a symlink or a fresh instance (devpts, shm). */
+static int setup_dev(const char *root, const char *disk, uint32_t shm_mib, char *msg, size_t msgsz)
 {
     static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     static const char *const links[][2] = {
@@ -58,9 +59,9 @@ static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz
     if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64") < 0)
         FAIL("mount tmpfs on /dev");
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-        char src[64];
+        char src[600];
         snprintf(p, sizeof(p), "%s/%s", dev, nodes[i]);
-        snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+        snprintf(src, sizeof(src), "%s/" SPAWN_DEVICES_DIR "/%s", disk, nodes[i]);
         if (touch(p, 0666) < 0 || mount(src, p, NULL, MS_BIND, NULL) < 0)
             FAIL("bind %s", src);
     }
@@ -86,14 +87,16 @@ static int setup_dev(const char *root, uint32_t shm_mib, char *msg, size_t msgsz
 
 /* Hide kernel interfaces that namespaces do not cover, as runc and crun do: bind /dev/null
  * over single files, and make whole trees read-only. */
-static int setup_proc_masks(const char *root, char *msg, size_t msgsz)
+static int setup_proc_masks(const char *root, const char *disk, char *msg, size_t msgsz)
 {
     static const char *const masked[] = {"kcore",         "sysrq-trigger", "timer_list",
                                          "sched_debug",   "keys",          "kallsyms",
                                          "latency_stats", "acpi",          "scsi"};
     static const char *const readonly[] = {"sys", "bus", "fs", "irq"};
-    char p[700];
+    char p[700], null[600];
 
+    /* The sandbox's own null device: the host's would share its locks with every sandbox. */
+    snprintf(null, sizeof(null), "%s/" SPAWN_DEVICES_DIR "/null", disk);
     for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
         struct stat st;
         snprintf(p, sizeof(p), "%s/proc/%s", root, masked[i]);
@@ -103,7 +106,7 @@ static int setup_proc_masks(const char *root, char *msg, size_t msgsz)
             if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                       "size=0,mode=555") < 0)
                 FAIL("mask /proc/%s", masked[i]);
-        } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+        } else if (mount(null, p, NULL, MS_BIND, NULL) < 0) {
             FAIL("mask /proc/%s", masked[i]);
         }
     }
@@ -145,9 +148,9 @@ static int setup_rootfs(const struct ctl_init_config *cfg, char *msg, size_t msg
     snprintf(p, sizeof(p), "%s/proc", root);
     if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         FAIL("mount /proc");
-    if (setup_proc_masks(root, msg, msgsz) < 0)
+    if (setup_proc_masks(root, cfg->disk, msg, msgsz) < 0)
         return -EIO;
-    if (setup_dev(root, cfg->shm_mib, msg, msgsz) < 0)
+    if (setup_dev(root, cfg->disk, cfg->shm_mib, msg, msgsz) < 0)
         return -EIO;
     /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
      * path back to the host. */

@@ -100,6 +100,10 @@ struct ctl_init_config {
     char usr_lower[256]; /* host directory providing /usr */
 };
 
+/* Where on the sandbox's disk coved puts its device nodes (null, zero, full, random,
+ * urandom, tty), which cove-init binds into /dev. */
+#define SPAWN_DEVICES_DIR "dev"
+
 /* File descriptors cove-init finds at start. */
 #define CTL_FD_CONFIG  3
 #define CTL_FD_STATUS  4

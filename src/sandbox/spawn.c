@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +61,42 @@ static int bind_ctl(const char *path, struct cove_err *err)
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0)
         return cove_err_errno(err, errno, "bind %s", path);
     return TAKE_FD(fd);
+}
+
+/* The device nodes of a sandbox (ctl-proto.h, SPAWN_DEVICES): its own inodes on its own disk,
+ * made here because a user namespace cannot mknod. Bind mounts of the host's /dev nodes would
+ * share their inodes, and so their flock, POSIX and OFD locks, with every other sandbox and
+ * the host: a covert channel. A node of the wrong kind is replaced. */
+static int make_devices(const char *disk)
+{
+    static const struct {
+        const char *name;
+        unsigned major, minor;
+    } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    _cleanup_close_ int dir = -EBADF;
+    char path[600];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/" SPAWN_DEVICES_DIR, disk);
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0)
+        return -errno;
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        dev_t want = makedev(nodes[i].major, nodes[i].minor);
+        if (fstatat(dir, nodes[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISCHR(st.st_mode) && st.st_rdev == want && (st.st_mode & 0777) == 0666)
+                continue;
+            if (unlinkat(dir, nodes[i].name, 0) < 0)
+                return -errno;
+        }
+        if (mknodat(dir, nodes[i].name, S_IFCHR | 0666, want) < 0 ||
+            fchmodat(dir, nodes[i].name, 0666, 0) < 0)
+            return -errno;
+    }
+    return 0;
 }
 
 static int write_map(pid_t pid, const char *file, uint32_t base)
@@ -235,6 +273,11 @@ static int larva_hatch(struct larva *l, const struct spawn_params *p, pid_t *ret
     snprintf(cfg.lower, sizeof(cfg.lower), "%s", p->lower);
     snprintf(cfg.disk, sizeof(cfg.disk), "%s", p->disk);
     snprintf(cfg.usr_lower, sizeof(cfg.usr_lower), "/usr");
+    r = make_devices(p->disk);
+    if (r < 0) {
+        cove_err_errno(err, -r, "make the sandbox's device nodes");
+        goto fail;
+    }
     if (strcmp(l->name, p->id)) {
         r = cgroup_ops()->sandbox_rename(l->name, p->id);
         if (r < 0) {

@@ -2,10 +2,6 @@
 #         /dev/urandom) as a covert channel between sandboxes, or to block a neighbour (or a
 #         host process) that locks /dev/null: the peer holds flock, POSIX and OFD locks
 # why: locks taken in one sandbox must never be visible in another
-# gap: /dev/null and friends are bind mounts of the host's devtmpfs inodes, so every sandbox
-#      and the host share the same inodes and therefore their locks: a working covert channel
-#      (isolate documents the same class for read-only binds). Fix: give each sandbox its own
-#      device inodes (coved mknods them on a per-sandbox host tmpfs and cove-init binds those).
 # peer: around
 # timeout: 30
 # expect: exit=0
