@@ -267,8 +267,8 @@ struct pv {
     struct pv_thread *owner; /* e is owner's reusable handle */
     struct curl_slist *hdrs;
     char errbuf[CURL_ERROR_SIZE];
-    struct buf up;
-    size_t up_off;
+    const char *in; /* the request body piece being handed to curl (libmicrohttpd's) */
+    size_t in_len;
     bool up_done, up_paused, has_body;
     struct buf down;
     size_t down_off;
@@ -298,7 +298,6 @@ static void pv_free(void *p)
     curl_slist_free_all(v->resolve); /* the multi handle belongs to the thread */
     curl_slist_free_all(v->hdrs);
     curl_slist_free_all(v->resp_hdrs);
-    buf_free(&v->up);
     buf_free(&v->down);
     if (v->netns >= 0)
         close(v->netns);
@@ -397,7 +396,7 @@ static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_
 static size_t read_cb(char *out, size_t size, size_t n, void *ud)
 {
     struct pv *v = ud;
-    size_t have = v->up.len - v->up_off, take = size * n < have ? size * n : have;
+    size_t take = size * n < v->in_len ? size * n : v->in_len;
 
     if (take == 0) {
         if (v->up_done)
@@ -405,12 +404,9 @@ static size_t read_cb(char *out, size_t size, size_t n, void *ud)
         v->up_paused = true;
         return CURL_READFUNC_PAUSE;
     }
-    memcpy(out, v->up.data + v->up_off, take);
-    v->up_off += take;
-    if (v->up_off == v->up.len) {
-        buf_reset(&v->up);
-        v->up_off = 0;
-    }
+    memcpy(out, v->in, take);
+    v->in += take;
+    v->in_len -= take;
     return take;
 }
 
@@ -523,9 +519,9 @@ static void pump(struct pv *v, bool (*cond)(struct pv *), int timeout_ms)
     }
 }
 
-static bool up_drained(struct pv *v)
+static bool up_taken(struct pv *v)
 {
-    return v->up_paused && v->up_off == v->up.len;
+    return v->in_len == 0;
 }
 
 static bool have_headers(struct pv *v)
@@ -683,7 +679,6 @@ int preview_prepare(struct http_req *req)
     v->netns = -1;
     v->conn_fd = -1;
     v->resp_len = -1;
-    buf_init(&v->up, 4u << 20);
     buf_init(&v->down, DOWN_HIGH_WATER + (256u << 10));
     http_req_set_ctx(req, v, pv_free);
     r = resolve(req, v);
@@ -781,13 +776,16 @@ int preview_body(struct http_req *req, const char *data, size_t len)
 
     if (!v || v->ws || !v->e)
         return 0;
-    if (buf_append(&v->up, data, len) < 0)
-        return -E2BIG;
+    /* curl copies the piece straight out of libmicrohttpd's buffer; we return (and
+     * libmicrohttpd reads more) once curl has taken all of it: no copy of our own, and at
+     * most curl's upload buffer in flight, so a slow upstream paces the client. */
+    v->in = data, v->in_len = len;
     if (v->up_paused) {
         v->up_paused = false;
         curl_easy_pause(v->e, CURLPAUSE_CONT);
     }
-    pump(v, up_drained, 100); /* hand it to the upstream before taking more */
+    pump(v, up_taken, 100);
+    v->in = NULL, v->in_len = 0; /* not taken: the transfer ended, its error is reported */
     return 0;
 }
 
