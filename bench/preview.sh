@@ -317,7 +317,7 @@ T_OK=$(awk -v p="$PCT" 'BEGIN {print (p >= 70)}')
 B_OK=$(awk -v p="$BIGPCT" -v q="$UPPCT" 'BEGIN {print (p >= 70 && q >= 70)}')
 L_OK=$(awk -v a="$ADDED" 'BEGIN {print (a <= 0.3)}')
 read -r C_RPS C_P50 C_P99 C_REQS C_ERRS C_NON _ <<<"$C1000"
-read -r CD_RPS CD_P50 CD_P99 CD_REQS CD_ERRS CD_NON _ <<<"$C1000D"
+read -r CD_RPS CD_P50 CD_P99 _ <<<"$C1000D"
 C_OK=$(( C_ERRS == 0 && C_NON == 0 && C_REQS > 0 ))
 NGROWS="" NGNOTE="No nginx reference (nginx is not installed)."
 if [ -n "$NGINX" ]; then
