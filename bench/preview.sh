@@ -3,26 +3,31 @@
 #
 # Starts a private coved (state, socket and logs under /var/tmp/cove-pvbench-PID, its own
 # cgroup root and uid range, TCP on 127.0.0.1:<free port>), creates one sandbox, uploads
-# bench/preview-upstream.c built -static (a one-thread epoll HTTP/1.1 keep-alive server
-# answering 13 bytes) and starts it on port 8080 as an async session command. Then, in the
-# same run, with wrk:
+# bench/preview-upstream.c built -static (a one-thread epoll HTTP/1.1 keep-alive server:
+# 13 bytes for any request, N bytes for GET /bytes/N, request bodies read and dropped) and
+# starts it on port 8080 as an async session command. Then, in the same run, with wrk:
 #   1. latency, one connection (-c1): the server reached directly, from inside the sandbox's
 #      network namespace (nsenter --net=/proc/<init pid>/ns/net wrk ...), and through the
 #      preview proxy (Host: 8080-<id>.localhost:<port>, X-Daytona-Preview-Token);
-#   2. throughput, C connections (default 16), same two paths;
-#   rows 1-2 interleave over R rounds (default 3) so that host noise hits both paths alike;
-#      the report gives the median round of each row;
-#   3. 1000 concurrent keep-alive connections through the proxy (wrk -c1000), errors counted;
-#   4. optionally (-P) where coved's time goes during a proxy throughput run: perf record
+#   2. throughput of small answers, C connections (default 16), same two paths;
+#   3. large bodies, 4 connections: download (GET /bytes/1048576) and upload (POST of
+#      1 MiB, bench/preview-post.lua), same two paths;
+#   4. if nginx is installed: the same small-answer and download rows through nginx run
+#      inside the sandbox's netns as a keep-alive reverse proxy (a reference: what a
+#      mature event-driven proxy gets on this host);
+#   rows 1-4 interleave over R rounds (default 3) so that host noise hits every path alike;
+#      the report gives the median round of each row and each ratio to direct;
+#   5. 1000 concurrent keep-alive connections through the proxy (wrk -c1000), errors counted;
+#   6. optionally (-P) where coved's time goes during a proxy throughput run: perf record
 #      -g on coved, and strace -c -f on coved (a separate, shorter run: strace slows it).
 # then stops coved, cleans up, and prints a markdown report on stdout (progress on stderr).
 # Must run as root.
 #
 # usage: bench/preview.sh [-d SECONDS] [-r ROUNDS] [-c CONNS] [-t THREADS] [-P] [-k]
 #   -d SECONDS  duration of each wrk row (default 10)
-#   -r ROUNDS   interleaved rounds of rows 1-2 (default 3)
-#   -c CONNS    connections of the throughput rows (default 16)
-#   -t THREADS  wrk threads of rows 1-2 (default 1; the 1000-connection row uses 2)
+#   -r ROUNDS   interleaved rounds of rows 1-4 (default 3)
+#   -c CONNS    connections of the small-answer throughput rows (default 16)
+#   -t THREADS  wrk threads of rows 1-4 (default 1; the 1000-connection row uses 2)
 #   -P          profile coved (perf, strace -c)
 #   -k          keep the work directory (logs, raw wrk output, profiles)
 # env: COVE_BUILD (default: <repo>/build), WORK (default /var/tmp/cove-pvbench-PID)
@@ -36,7 +41,7 @@ while getopts "d:r:c:t:Pkh" o; do
     case $o in
     d) DUR=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;;
     P) PROFILE=1 ;; k) KEEP=1 ;;
-    *) sed -n '2,28p' "$SELF" >&2; exit 2 ;;
+    *) sed -n '2,34p' "$SELF" >&2; exit 2 ;;
     esac
 done
 for v in "$DUR" "$ROUNDS" "$CONNS" "$THREADS"; do
@@ -62,7 +67,7 @@ mkdir -p "$WORK/bin" && chmod 755 "$WORK" || die "cannot create $WORK"
 SOCK=$WORK/coved.sock
 CGROOT=cove-pvbench-$$
 UID_RANGE=$((65536 * 1100))
-COVED_PID="" UIDB=""
+COVED_PID="" UIDB="" NGINX_PID=""
 
 uid_range_pids() { # lo hi -> pids whose real uid is in [lo, hi)
     grep -H '^Uid:' /proc/[0-9]*/status 2>/dev/null |
@@ -77,6 +82,7 @@ uid_bases_in_use() { # the --uid-base of every running coved
 cleanup() {
     local rc=$? p m d
     trap - EXIT INT TERM
+    [ -n "$NGINX_PID" ] && kill -TERM "$NGINX_PID" 2>/dev/null
     if [ -n "$COVED_PID" ] && kill -0 "$COVED_PID" 2>/dev/null; then
         [ -n "${SBID:-}" ] && api DELETE "/v1/sandboxes/$SBID" >/dev/null 2>&1
         kill -TERM "$COVED_PID" 2>/dev/null
@@ -164,49 +170,100 @@ log "sandbox $SBID, init pid $INIT_PID, coved port $PORT, upstream ready"
 # ---------------------------------------------------------------- wrk
 PROXY_WRK=(wrk -H "Host: $HOSTHDR" -H "X-Daytona-Preview-Token: $TOKEN")
 DIRECT_WRK=(nsenter --net="$NETNS" wrk)
-# run_wrk NAME PATH(direct|proxy) wrk-args... -> raw output in $WORK/wrk-NAME
+NGINX_URL="http://127.0.0.1:8081/"
+BIG=1048576
+# run_wrk NAME PATH(direct|proxy|nginx) URL-PATH wrk-args... -> raw output in $WORK/wrk-NAME
 run_wrk() {
-    local name=$1 path=$2; shift 2
-    if [ "$path" = direct ]; then
-        "${DIRECT_WRK[@]}" --latency "$@" "$DIRECT_URL" >"$WORK/wrk-$name" 2>&1
-    else
-        "${PROXY_WRK[@]}" --latency "$@" "$PROXY_URL" >"$WORK/wrk-$name" 2>&1
-    fi
+    local name=$1 path=$2 up=$3; shift 3
+    case $path in
+    direct) "${DIRECT_WRK[@]}" --latency "$@" "$DIRECT_URL$up" >"$WORK/wrk-$name" 2>&1 ;;
+    nginx) "${DIRECT_WRK[@]}" --latency "$@" "$NGINX_URL$up" >"$WORK/wrk-$name" 2>&1 ;;
+    *) "${PROXY_WRK[@]}" --latency "$@" "$PROXY_URL$up" >"$WORK/wrk-$name" 2>&1 ;;
+    esac
 }
-# parse FILE -> "rps p50_us p99_us requests errors non2xx"
+# parse FILE -> "rps p50_us p99_us requests errors non2xx MB/s(read)"
 to_us() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                  m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 0;
                  printf "%.0f", v * m }'; }
 parse() {
-    local f=$1 rps p50 p99 reqs errs non
+    local f=$1 rps p50 p99 reqs errs non mbs
     rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
     p50=$(awk '$1 == "50%" {print $2}' "$f" | to_us)
     p99=$(awk '$1 == "99%" {print $2}' "$f" | to_us)
     reqs=$(awk '/requests in/ {print $1}' "$f")
     errs=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$f")
     non=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$f")
-    echo "${rps:-0} ${p50:-0} ${p99:-0} ${reqs:-0} ${errs:-0} ${non:-0}"
+    mbs=$(awk '/^Transfer\/sec:/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Z]+$/, "", v);
+               m = (u == "KB") ? 1 / 1024 : (u == "MB") ? 1 : (u == "GB") ? 1024 : 1 / 1048576;
+               printf "%.0f", v * m }' "$f")
+    echo "${rps:-0} ${p50:-0} ${p99:-0} ${reqs:-0} ${errs:-0} ${non:-0} ${mbs:-0}"
 }
 median() { sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'; }
 
+# The reference proxy: nginx inside the sandbox's netns, keep-alive to the upstream.
+NGINX=""
+if command -v nginx >/dev/null; then
+    mkdir -p "$WORK/nginx"
+    cat >"$WORK/nginx/nginx.conf" <<EON
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream up { server 127.0.0.1:8080; keepalive 64; }
+    server {
+        listen 127.0.0.1:8081;
+        location / { proxy_pass http://up; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; proxy_buffering off; }
+    }
+}
+EON
+    nsenter --net="$NETNS" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" </dev/null \
+        >/dev/null 2>&1 &
+    NGINX_PID=$!
+    for ((i = 0; i < 50; i++)); do
+        got=$(nsenter --net="$NETNS" curl -sS -m 2 "$NGINX_URL" 2>/dev/null) && break
+        sleep 0.1
+    done
+    if [ "$got" = "Hello, world" ]; then NGINX=1; else log "nginx did not start: no reference rows"; fi
+else
+    log "nginx is not installed: no reference rows"
+fi
+
+ROWS="lat-direct lat-proxy tput-direct tput-proxy big-direct big-proxy up-direct up-proxy"
+[ -n "$NGINX" ] && ROWS="$ROWS tput-nginx big-nginx"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R=()
 for ((r = 1; r <= ROUNDS; r++)); do
-    log "round $r/$ROUNDS: latency (-c1) and throughput (-c$CONNS), direct and proxy, ${DUR} s each"
-    run_wrk "lat-direct-$r" direct -t1 -c1 -d"${DUR}s"
-    run_wrk "lat-proxy-$r" proxy -t1 -c1 -d"${DUR}s"
-    run_wrk "tput-direct-$r" direct -t"$THREADS" -c"$CONNS" -d"${DUR}s"
-    run_wrk "tput-proxy-$r" proxy -t"$THREADS" -c"$CONNS" -d"${DUR}s"
-    for k in lat-direct lat-proxy tput-direct tput-proxy; do R[$k-$r]=$(parse "$WORK/wrk-$k-$r"); done
+    log "round $r/$ROUNDS: latency, small-answer throughput, 1 MiB down and up; direct, proxy${NGINX:+, nginx}; ${DUR} s each"
+    run_wrk "lat-direct-$r" direct "" -t1 -c1 -d"${DUR}s"
+    run_wrk "lat-proxy-$r" proxy "" -t1 -c1 -d"${DUR}s"
+    run_wrk "tput-direct-$r" direct "" -t"$THREADS" -c"$CONNS" -d"${DUR}s"
+    run_wrk "tput-proxy-$r" proxy "" -t"$THREADS" -c"$CONNS" -d"${DUR}s"
+    [ -n "$NGINX" ] && run_wrk "tput-nginx-$r" nginx "" -t"$THREADS" -c"$CONNS" -d"${DUR}s"
+    run_wrk "big-direct-$r" direct "bytes/$BIG" -t"$THREADS" -c4 -d"${DUR}s"
+    run_wrk "big-proxy-$r" proxy "bytes/$BIG" -t"$THREADS" -c4 -d"${DUR}s"
+    [ -n "$NGINX" ] && run_wrk "big-nginx-$r" nginx "bytes/$BIG" -t"$THREADS" -c4 -d"${DUR}s"
+    run_wrk "up-direct-$r" direct "" -s "$HERE/preview-post.lua" -t"$THREADS" -c4 -d"${DUR}s"
+    run_wrk "up-proxy-$r" proxy "" -s "$HERE/preview-post.lua" -t"$THREADS" -c4 -d"${DUR}s"
+    for k in $ROWS; do R[$k-$r]=$(parse "$WORK/wrk-$k-$r"); done
 done
-# col ROW FIELD(1..6) -> the median over rounds
+# col ROW FIELD(1..7) -> the median over rounds
 col() { for ((r = 1; r <= ROUNDS; r++)); do echo "${R[$1-$r]}" | awk -v c="$2" '{print $c}'; done | median; }
 sumcol() { for ((r = 1; r <= ROUNDS; r++)); do echo "${R[$1-$r]}" | awk -v c="$2" '{print $c}'; done |
            awk '{s += $1} END {print s + 0}'; }
+# ratio ROW-A ROW-B FIELD -> median over rounds of A/B in percent (each round's own pair)
+ratio() { for ((r = 1; r <= ROUNDS; r++)); do
+              paste <(echo "${R[$1-$r]}" | awk -v c="$3" '{print $c}') \
+                    <(echo "${R[$2-$r]}" | awk -v c="$3" '{print $c}') |
+                  awk '{printf "%.1f\n", $2 ? 100 * $1 / $2 : 0}'
+          done | median; }
 
 log "1000 concurrent keep-alive connections through the proxy, ${DUR} s"
 THREADS_BEFORE=$(awk '/^Threads:/ {print $2}' /proc/$COVED_PID/status)
-run_wrk c1000-proxy proxy -t2 -c1000 -d"${DUR}s" --timeout 10s &
+run_wrk c1000-proxy proxy "" -t2 -c1000 -d"${DUR}s" --timeout 10s &
 WRKPID=$!
 sleep $((DUR / 2))
 THREADS_PEAK=$(awk '/^Threads:/ {print $2}' /proc/$COVED_PID/status)
@@ -215,7 +272,7 @@ wait $WRKPID
 C1000=$(parse "$WORK/wrk-c1000-proxy")
 SOCKERR_LINE=$(grep 'Socket errors' "$WORK/wrk-c1000-proxy" || echo "Socket errors: none")
 log "1000 connections, direct (for comparison)"
-run_wrk c1000-direct direct -t2 -c1000 -d"${DUR}s" --timeout 10s
+run_wrk c1000-direct direct "" -t2 -c1000 -d"${DUR}s" --timeout 10s
 C1000D=$(parse "$WORK/wrk-c1000-direct")
 
 PROF=""
@@ -223,7 +280,7 @@ if [ $PROFILE = 1 ]; then
     log "profile: perf record -g on coved during a proxy throughput run"
     perf record -F 999 -g -p "$COVED_PID" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
     PERFPID=$!
-    run_wrk prof-proxy proxy -t"$THREADS" -c"$CONNS" -d"${DUR}s"
+    run_wrk prof-proxy proxy "" -t"$THREADS" -c"$CONNS" -d"${DUR}s"
     wait $PERFPID
     perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
         grep -v '^#' | grep -E '^ +[0-9.]+%' | head -25 >"$WORK/perf-top"
@@ -233,7 +290,7 @@ if [ $PROFILE = 1 ]; then
     timeout -s INT 6 strace -c -f -p "$COVED_PID" -o "$WORK/strace-c" &
     STRPID=$!
     sleep 0.5
-    run_wrk strace-proxy proxy -t1 -c"$CONNS" -d5s
+    run_wrk strace-proxy proxy "" -t1 -c"$CONNS" -d5s
     wait $STRPID
     STRACE_REQS=$(parse "$WORK/wrk-strace-proxy" | awk '{print $4}')
     PROF=1
@@ -244,43 +301,67 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 LD=$(col lat-direct 2) LP=$(col lat-proxy 2) LD99=$(col lat-direct 3) LP99=$(col lat-proxy 3)
 TD=$(col tput-direct 1) TP=$(col tput-proxy 1) LRD=$(col lat-direct 1) LRP=$(col lat-proxy 1)
 TD50=$(col tput-direct 2) TP50=$(col tput-proxy 2) TD99=$(col tput-direct 3) TP99=$(col tput-proxy 3)
-ERRS=$(( $(sumcol lat-proxy 5) + $(sumcol tput-proxy 5) + $(sumcol lat-direct 5) + $(sumcol tput-direct 5) ))
-NON2=$(( $(sumcol lat-proxy 6) + $(sumcol tput-proxy 6) ))
-PCT=$(awk -v a="$TP" -v b="$TD" 'BEGIN {printf "%.0f", b ? 100 * a / b : 0}')
+ERRS=0 NON2=0
+for k in $ROWS; do
+    ERRS=$((ERRS + $(sumcol "$k" 5)))
+    case $k in *-proxy | *-nginx) NON2=$((NON2 + $(sumcol "$k" 6))) ;; esac
+done
+# Ratios: the median over rounds of each round's proxy/direct (same round, same host state).
+PCT=$(ratio tput-proxy tput-direct 1)
+BIGD=$(col big-direct 7) BIGP=$(col big-proxy 7) BIGPCT=$(ratio big-proxy big-direct 7)
+UPD=$(col up-direct 1) UPP=$(col up-proxy 1) UPPCT=$(ratio up-proxy up-direct 1) # 1 MiB each
 ADDED=$(awk -v a="$LP" -v b="$LD" 'BEGIN {printf "%.2f", (a - b) / 1000}')
 ms() { awk -v u="$1" 'BEGIN {printf "%.3f", u / 1000}'; }
 verdict() { [ "$1" = 1 ] && echo "met" || echo "**missed**"; }
 T_OK=$(awk -v p="$PCT" 'BEGIN {print (p >= 70)}')
+B_OK=$(awk -v p="$BIGPCT" -v q="$UPPCT" 'BEGIN {print (p >= 70 && q >= 70)}')
 L_OK=$(awk -v a="$ADDED" 'BEGIN {print (a <= 0.3)}')
-read -r C_RPS C_P50 C_P99 C_REQS C_ERRS C_NON <<<"$C1000"
-read -r CD_RPS CD_P50 CD_P99 CD_REQS CD_ERRS CD_NON <<<"$C1000D"
+read -r C_RPS C_P50 C_P99 C_REQS C_ERRS C_NON _ <<<"$C1000"
+read -r CD_RPS CD_P50 CD_P99 _ <<<"$C1000D"
 C_OK=$(( C_ERRS == 0 && C_NON == 0 && C_REQS > 0 ))
+NGROWS="" NGNOTE="No nginx reference (nginx is not installed)."
+if [ -n "$NGINX" ]; then
+    NGPCT=$(ratio tput-nginx tput-direct 1) NGBPCT=$(ratio big-nginx big-direct 7)
+    NGROWS="| small answers, $CONNS connections | nginx in the sandbox netns (reference) | $(col tput-nginx 1) req/s | $NGPCT% | $(ms "$(col tput-nginx 2)") ms |
+| 1 MiB downloads, 4 connections | nginx in the sandbox netns (reference) | $(col big-nginx 7) MB/s | $NGBPCT% | $(ms "$(col big-nginx 2)") ms |"
+    NGNOTE="Reference: nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') as a keep-alive reverse proxy (one worker, proxy_buffering off) inside the sandbox's netns reaches $NGPCT% of direct for small answers and $NGBPCT% for 1 MiB downloads."
+fi
 
 cat <<EOF
 ### Run of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT$DIRTY
 
 Host: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), kernel $(uname -r),
 $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'). Command: \`bench/preview.sh $ARGS_ORIG\` (wrk rows ${DUR} s each,
-median of $ROUNDS interleaved rounds). Upstream: \`bench/preview-upstream.c\` (one-thread epoll,
-keep-alive, 13-byte body) in a sandbox with \`cpu: 2\`; wrk, coved and the upstream share the host's CPUs.
+median of $ROUNDS interleaved rounds; a ratio is the median of the rounds' own ratios). Upstream:
+\`bench/preview-upstream.c\` (one-thread epoll, keep-alive; 13-byte answers, \`/bytes/N\` for N
+bytes, request bodies dropped) in a sandbox with \`cpu: 2\`; wrk, coved and the upstream share the host's CPUs.
 Load average (1, 5, 15 min) at the start of the wrk rows: $LOAD_START; at the end: $LOAD_END.
 
-| row | path | req/s | p50 | p99 |
+| row | path | rate | vs direct | p50 |
 |---|---|---:|---:|---:|
-| latency, 1 connection | direct (nsenter into the sandbox netns) | $LRD | $(ms "$LD") ms | $(ms "$LD99") ms |
-| latency, 1 connection | preview proxy | $LRP | $(ms "$LP") ms | $(ms "$LP99") ms |
-| throughput, $CONNS connections, $THREADS wrk thread(s) | direct | $TD | $(ms "$TD50") ms | $(ms "$TD99") ms |
-| throughput, $CONNS connections, $THREADS wrk thread(s) | preview proxy | $TP | $(ms "$TP50") ms | $(ms "$TP99") ms |
-| 1000 connections, 2 wrk threads | direct | $CD_RPS | $(ms "$CD_P50") ms | $(ms "$CD_P99") ms |
-| 1000 connections, 2 wrk threads | preview proxy | $C_RPS | $(ms "$C_P50") ms | $(ms "$C_P99") ms |
+| latency, 1 connection | direct (nsenter into the sandbox netns) | $LRD req/s | | $(ms "$LD") ms |
+| latency, 1 connection | preview proxy | $LRP req/s | $(ratio lat-proxy lat-direct 1)% | $(ms "$LP") ms |
+| small answers, $CONNS connections | direct | $TD req/s | | $(ms "$TD50") ms |
+| small answers, $CONNS connections | preview proxy | $TP req/s | $PCT% | $(ms "$TP50") ms |
+| 1 MiB downloads, 4 connections | direct | $BIGD MB/s | | $(ms "$(col big-direct 2)") ms |
+| 1 MiB downloads, 4 connections | preview proxy | $BIGP MB/s | $BIGPCT% | $(ms "$(col big-proxy 2)") ms |
+| 1 MiB uploads, 4 connections | direct | $UPD MB/s | | $(ms "$(col up-direct 2)") ms |
+| 1 MiB uploads, 4 connections | preview proxy | $UPP MB/s | $UPPCT% | $(ms "$(col up-proxy 2)") ms |
+${NGROWS:+$NGROWS
+}| 1000 connections, 2 wrk threads | direct | $CD_RPS req/s | | $(ms "$CD_P50") ms |
+| 1000 connections, 2 wrk threads | preview proxy | $C_RPS req/s | | $(ms "$C_P50") ms |
+
+p99: latency row $(ms "$LD99") ms direct, $(ms "$LP99") ms proxy; small answers $(ms "$TD99") ms
+direct, $(ms "$TP99") ms proxy; 1000 connections $(ms "$CD_P99") ms direct, $(ms "$C_P99") ms proxy.
 
 | target | result | |
 |---|---|---|
-| throughput ≥ 70% of direct | $PCT% ($TP vs $TD req/s) | $(verdict "$T_OK") |
+| throughput ≥ 70% of direct, small answers | $PCT% ($TP vs $TD req/s) | $(verdict "$T_OK") |
+| throughput ≥ 70% of direct, 1 MiB bodies | down $BIGPCT% ($BIGP vs $BIGD MB/s), up $UPPCT% ($UPP vs $UPD MB/s) | $(verdict "$B_OK") |
 | p50 added latency ≤ 0.3 ms (1 connection) | $ADDED ms ($(ms "$LP") vs $(ms "$LD") ms) | $(verdict "$L_OK") |
 | 1000 keep-alive connections, no errors | $C_REQS requests, socket errors $C_ERRS, non-2xx $C_NON ($SOCKERR_LINE); coved peak $THREADS_PEAK threads (from $THREADS_BEFORE), $FDS_PEAK fds | $(verdict "$C_OK") |
 
-Errors in rows 1-2: socket errors $ERRS, non-2xx through the proxy $NON2.
+Errors in rows 1-4: socket errors $ERRS, non-2xx through a proxy $NON2. $NGNOTE
 EOF
 if [ -n "$PROF" ]; then
     echo

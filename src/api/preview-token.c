@@ -35,6 +35,7 @@ struct signed_token {
 static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t signed_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct signed_token signed_tokens[PREVIEW_SIGNED_MAX_LIVE];
+static size_t signed_used; /* slots [0, signed_used) have ever held a token (signed_mu) */
 
 static int64_t now_ms(void)
 {
@@ -140,6 +141,17 @@ int preview_token_check(struct sandbox *sb, const char *token)
     return secret_equal(mine, token) ? 0 : -EACCES;
 }
 
+int preview_token_check_extra(struct sandbox *sb, const json_t *extra, const char *token)
+{
+    const char *mine = json_string_value(json_object_get(extra, TOKEN_KEY));
+
+    if (!token || !token[0])
+        return -EACCES;
+    if (!mine || !mine[0])
+        return preview_token_check(sb, token); /* none yet: create it, under token_mu */
+    return secret_equal(mine, token) ? 0 : -EACCES;
+}
+
 int preview_signed_create(struct sandbox *sb, uint16_t port, uint32_t expires_s, char *out,
                           size_t cap)
 {
@@ -158,6 +170,8 @@ int preview_signed_create(struct sandbox *sb, uint16_t port, uint32_t expires_s,
         if (signed_tokens[i].expires_ms <= now)
             slot = &signed_tokens[i];
     if (slot) {
+        if ((size_t)(slot - signed_tokens) >= signed_used)
+            signed_used = (size_t)(slot - signed_tokens) + 1;
         snprintf(slot->token, sizeof(slot->token), "%s", token);
         snprintf(slot->sandbox_id, sizeof(slot->sandbox_id), "%s", sandbox_id(sb));
         slot->port = port;
@@ -175,8 +189,8 @@ static struct signed_token *signed_find(const char *token, int64_t now)
 {
     struct signed_token *found = NULL;
 
-    /* Scan every slot so the time taken does not depend on where a match sits. */
-    for (size_t i = 0; i < PREVIEW_SIGNED_MAX_LIVE; i++)
+    /* Scan every slot ever used, so the time taken does not depend on where a match sits. */
+    for (size_t i = 0; i < signed_used; i++)
         if (signed_tokens[i].expires_ms > now && secret_equal(signed_tokens[i].token, token))
             found = &signed_tokens[i];
     return found;

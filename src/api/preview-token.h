@@ -12,6 +12,7 @@
  * checks them). Every function is thread-safe. */
 #pragma once
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ struct sandbox;
 int preview_token_get(struct sandbox *sb, char *out, size_t cap);
 /* 0 if token is sb's preview token (constant-time comparison), -EACCES otherwise. */
 int preview_token_check(struct sandbox *sb, const char *token);
+/* The same, with sb's extra_json already parsed into extra (the caller's own snapshot): no
+ * second parse and no lock unless the token does not exist yet. */
+int preview_token_check_extra(struct sandbox *sb, const json_t *extra, const char *token);
 
 /* Create a signed token for (sb, port) that expires after expires_s seconds (1..86400).
  * Returns 0, -EINVAL (bad port or expiry), -ENOSPC (too many live tokens), -ENOBUFS. */

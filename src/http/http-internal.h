@@ -25,8 +25,13 @@
 #define HTTP_THREAD_STACK      (512u << 10)
 /* MHD post processor buffer: the headers of one multipart part must fit in it. */
 #define HTTP_PP_BUFFER (64u << 10)
-/* Block size MHD asks a streamed response for. */
-#define HTTP_STREAM_BLOCK (64u << 10)
+/* Block size MHD asks a streamed response for (MHD allocates and zeroes it per response). A
+ * stream of known size gets a block of its size, within [HTTP_STREAM_BLOCK_MIN,
+ * HTTP_STREAM_BLOCK_MAX], so a small reply does not pay for 64 KiB and a large one is sent
+ * in fewer, larger writes. */
+#define HTTP_STREAM_BLOCK     (64u << 10)
+#define HTTP_STREAM_BLOCK_MIN (4u << 10)
+#define HTTP_STREAM_BLOCK_MAX (256u << 10)
 /* Longest pause between two polls of a streamed response that has no data yet. */
 #define HTTP_STREAM_WAIT_MAX_MS 50
 /* MHD 0.9.75 cannot queue a reply while a body is being received, so after a failure we

@@ -338,8 +338,13 @@ int http_reply_stream_sized(struct http_req *req, unsigned status, const char *c
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci)
         s->fd = ci->connect_fd;
+    size_t block = HTTP_STREAM_BLOCK;
+    if (size != HTTP_SIZE_UNKNOWN)
+        block = size < HTTP_STREAM_BLOCK_MIN   ? HTTP_STREAM_BLOCK_MIN
+                : size > HTTP_STREAM_BLOCK_MAX ? HTTP_STREAM_BLOCK_MAX
+                                               : (size_t)size;
     resp = MHD_create_response_from_callback(size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size,
-                                             HTTP_STREAM_BLOCK, stream_read, s, stream_free);
+                                             block, stream_read, s, stream_free);
     if (!resp) {
         stream_free(s);
         return -ENOMEM;

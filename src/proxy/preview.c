@@ -37,6 +37,12 @@
 #include "exec/session.h"
 
 #define DOWN_HIGH_WATER (1u << 20)
+/* curl's receive and send buffers: one recv()/send() per 128 KiB of a large body (curl's
+ * default, 16 KiB, costs eight); memory that only large transfers touch. */
+#define PV_CURL_BUFFER (128u << 10)
+/* An answer complete by the time its head is in, and no larger than this, is sent from one
+ * buffer (head and body in one write); anything else streams. */
+#define PV_WHOLE_MAX (64u << 10)
 
 static struct preview_config conf = {.domain = "localhost", .wait_s = 10};
 
@@ -179,35 +185,49 @@ static bool recently_listening(struct sandbox *sb, unsigned port)
     return ok;
 }
 
-/* One curl multi handle per connection thread: it holds the upstream connections, so a
- * client's keep-alive requests reuse them. Connections are keyed by a host name unique to
- * the sandbox ("s-<id>", resolved to 127.0.0.1 inside that sandbox's namespace), so one
- * sandbox's connection is never reused for another. */
-static pthread_key_t multi_key;
-static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
-
-static void multi_free(void *m)
-{
-    curl_multi_cleanup(m);
-}
-
-static void multi_key_init(void)
-{
-    pthread_key_create(&multi_key, multi_free);
-}
-
-static CURLM *thread_multi(void)
-{
+/* Per connection thread: one curl multi handle, which holds the upstream connections so
+ * that a client's keep-alive requests reuse them, and one easy handle, reset and reused by
+ * the thread's next request instead of allocated anew. Connections are keyed by a host name
+ * unique to the sandbox ("s-<id>", resolved to 127.0.0.1 inside that sandbox's namespace), so
+ * one sandbox's connection is never reused for another. */
+struct pv_thread {
     CURLM *m;
+    CURL *e;
+    bool e_busy; /* e is lent to a request */
+};
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 
-    pthread_once(&multi_once, multi_key_init);
-    m = pthread_getspecific(multi_key);
-    if (!m) {
-        m = curl_multi_init();
-        if (m)
-            pthread_setspecific(multi_key, m);
+static void thread_free(void *p)
+{
+    struct pv_thread *t = p;
+
+    if (t->e && !t->e_busy)
+        curl_easy_cleanup(t->e);
+    curl_multi_cleanup(t->m);
+    free(t);
+}
+
+static void thread_key_init(void)
+{
+    pthread_key_create(&thread_key, thread_free);
+}
+
+static struct pv_thread *thread_state(bool create)
+{
+    struct pv_thread *t;
+
+    pthread_once(&thread_once, thread_key_init);
+    t = pthread_getspecific(thread_key);
+    if (!t && create && (t = calloc(1, sizeof(*t)))) {
+        t->m = curl_multi_init();
+        if (!t->m || pthread_setspecific(thread_key, t) != 0) {
+            curl_multi_cleanup(t->m);
+            free(t);
+            t = NULL;
+        }
     }
-    return m;
+    return t;
 }
 
 /* If the command that last served (sb, port) has exited, reply so and return true. */
@@ -244,13 +264,16 @@ struct pv {
     /* curl */
     CURL *e;
     CURLM *m;
+    struct pv_thread *owner; /* e is owner's reusable handle */
     struct curl_slist *hdrs;
     char errbuf[CURL_ERROR_SIZE];
-    struct buf up;
-    size_t up_off;
+    const char *in; /* the request body piece being handed to curl (libmicrohttpd's) */
+    size_t in_len;
     bool up_done, up_paused, has_body;
     struct buf down;
     size_t down_off;
+    char *out; /* while stream_cb pumps: libmicrohttpd's buffer, filled before down */
+    size_t out_len, out_cap;
     bool down_paused, headers_done, finished;
     CURLcode result;
     long status;
@@ -266,12 +289,15 @@ static void pv_free(void *p)
 
     if (v->m && v->e)
         curl_multi_remove_handle(v->m, v->e);
-    if (v->e)
+    if (v->owner && v->owner == thread_state(false)) {
+        curl_easy_reset(v->e); /* back to the thread for its next request */
+        v->owner->e_busy = false;
+    } else if (v->e) {
         curl_easy_cleanup(v->e);
+    }
     curl_slist_free_all(v->resolve); /* the multi handle belongs to the thread */
     curl_slist_free_all(v->hdrs);
     curl_slist_free_all(v->resp_hdrs);
-    buf_free(&v->up);
     buf_free(&v->down);
     if (v->netns >= 0)
         close(v->netns);
@@ -321,6 +347,15 @@ static int ns_connect(int netns, unsigned port)
     return fd;
 }
 
+/* The sandbox's network namespace, opened when a new upstream socket is needed: a request
+ * that reuses a connection never opens it. */
+static int pv_netns(struct pv *v, struct cove_err *err)
+{
+    if (v->netns < 0)
+        v->netns = sandbox_netns_fd(v->sb, err);
+    return v->netns;
+}
+
 /* Wait until something accepts on the port (a server that is still starting). The
  * connection that proves it is kept in v->conn_fd: a WebSocket relay uses it. (HTTP closes
  * it and lets curl connect again: handing curl a connected socket through
@@ -332,7 +367,7 @@ static int wait_listening(struct pv *v)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        r = ns_connect(v->netns, v->port);
+        r = ns_connect(v->netns, v->port); /* the caller opened v->netns */
         if (r >= 0) {
             v->conn_fd = r;
             return 0;
@@ -351,15 +386,17 @@ static int wait_listening(struct pv *v)
 
 static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
 {
+    struct cove_err err = {0};
     struct pv *v = ud;
-    int fd = ns_socket(v->netns);
+    int fd = pv_netns(v, &err) < 0 ? -1 : ns_socket(v->netns);
+
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
 static size_t read_cb(char *out, size_t size, size_t n, void *ud)
 {
     struct pv *v = ud;
-    size_t have = v->up.len - v->up_off, take = size * n < have ? size * n : have;
+    size_t take = size * n < v->in_len ? size * n : v->in_len;
 
     if (take == 0) {
         if (v->up_done)
@@ -367,20 +404,34 @@ static size_t read_cb(char *out, size_t size, size_t n, void *ud)
         v->up_paused = true;
         return CURL_READFUNC_PAUSE;
     }
-    memcpy(out, v->up.data + v->up_off, take);
-    v->up_off += take;
-    if (v->up_off == v->up.len) {
-        buf_reset(&v->up);
-        v->up_off = 0;
-    }
+    memcpy(out, v->in, take);
+    v->in += take;
+    v->in_len -= take;
     return take;
 }
 
 static size_t write_cb(char *data, size_t size, size_t n, void *ud)
 {
     struct pv *v = ud;
+    size_t len = size * n;
 
     v->headers_done = true;
+    if (v->out && v->down_off == v->down.len) {
+        /* straight into the reply buffer: one copy fewer */
+        size_t k = v->out_cap - v->out_len < len ? v->out_cap - v->out_len : len;
+        memcpy(v->out + v->out_len, data, k);
+        v->out_len += k;
+        if (k == len)
+            return len;
+        /* the rest waits in down; curl is not told to pause for it */
+        if (v->down_off) {
+            buf_reset(&v->down);
+            v->down_off = 0;
+        }
+        if (buf_append(&v->down, data + k, len - k) < 0)
+            return 0; /* cannot happen below DOWN_HIGH_WATER; curl then fails the transfer */
+        return len;
+    }
     if (v->down.len - v->down_off >= DOWN_HIGH_WATER) {
         v->down_paused = true;
         return CURL_WRITEFUNC_PAUSE;
@@ -468,9 +519,9 @@ static void pump(struct pv *v, bool (*cond)(struct pv *), int timeout_ms)
     }
 }
 
-static bool up_drained(struct pv *v)
+static bool up_taken(struct pv *v)
 {
-    return v->up_paused && v->up_off == v->up.len;
+    return v->in_len == 0;
 }
 
 static bool have_headers(struct pv *v)
@@ -480,7 +531,7 @@ static bool have_headers(struct pv *v)
 
 static bool have_data(struct pv *v)
 {
-    return v->down.len > v->down_off;
+    return v->down.len > v->down_off || v->out_len;
 }
 
 static int add_header_cb(const char *name, const char *value, void *ud)
@@ -578,11 +629,11 @@ static int resolve(struct http_req *req, struct pv *v)
     struct sandbox_rec rec;
     sandbox_snapshot(v->sb, &rec);
     json_t *extra = rec.extra_json ? json_loads(rec.extra_json, 0, NULL) : NULL;
-    authed = json_is_true(json_object_get(extra, "public"));
-    json_decref(extra);
     store_sandbox_rec_free(&rec);
-    if (authed)
+    if (json_is_true(json_object_get(extra, "public"))) {
+        json_decref(extra);
         return 0;
+    }
     const char *given = http_req_header(req, "X-Daytona-Preview-Token");
     const char *qname = "DAYTONA_SANDBOX_AUTH_KEY";
     const char *q = http_req_query(req, qname);
@@ -601,7 +652,9 @@ static int resolve(struct http_req *req, struct pv *v)
             given = tok;
         }
     }
-    if (!given || preview_token_check(v->sb, given) < 0)
+    r = given ? preview_token_check_extra(v->sb, extra, given) : -EACCES;
+    json_decref(extra);
+    if (r < 0)
         return http_reply_error(req, 401, "UNAUTHORIZED",
                                 "this preview needs the sandbox's preview token: send header "
                                 "X-Daytona-Preview-Token, or use a signed preview URL"),
@@ -626,7 +679,6 @@ int preview_prepare(struct http_req *req)
     v->netns = -1;
     v->conn_fd = -1;
     v->resp_len = -1;
-    buf_init(&v->up, 4u << 20);
     buf_init(&v->down, DOWN_HIGH_WATER + (256u << 10));
     http_req_set_ctx(req, v, pv_free);
     r = resolve(req, v);
@@ -637,11 +689,14 @@ int preview_prepare(struct http_req *req)
                                 "sandbox '%s' is %s; start it to reach its ports", v->sandbox_id,
                                 sandbox_state_to_string(sandbox_state(v->sb))),
                -EBUSY;
-    v->netns = sandbox_netns_fd(v->sb, &err);
-    if (v->netns < 0)
-        return api_reply_err(req, &err), v->netns;
     v->ws = up && !strcasecmp(up, "websocket");
-    r = !v->ws && recently_listening(v->sb, v->port) ? 0 : wait_listening(v);
+    if (v->ws || !recently_listening(v->sb, v->port)) {
+        if (pv_netns(v, &err) < 0)
+            return api_reply_err(req, &err), v->netns;
+        r = wait_listening(v);
+    } else {
+        r = 0; /* it answered moments ago: no probe (curl reports a refusal) */
+    }
     if (r < 0) {
         if (r == -ESRCH)
             return http_reply_error(req, 503, "SANDBOX_STOPPED", "sandbox '%s' stopped",
@@ -672,8 +727,16 @@ int preview_prepare(struct http_req *req)
     snprintf(url, sizeof(url), "http://s-%s:%u%s", v->sandbox_id, v->port, v->rest);
     snprintf(resolve, sizeof(resolve), "s-%s:%u:127.0.0.1", v->sandbox_id, v->port);
     v->resolve = curl_slist_append(NULL, resolve);
-    v->e = curl_easy_init();
-    v->m = thread_multi();
+    struct pv_thread *t = thread_state(true);
+    if (t && !t->e)
+        t->e = curl_easy_init();
+    if (t && t->e && !t->e_busy) {
+        v->e = t->e, v->owner = t;
+        t->e_busy = true;
+    } else {
+        v->e = curl_easy_init(); /* not expected: one request at a time per thread */
+    }
+    v->m = t ? t->m : NULL;
     if (!v->e || !v->m)
         return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
     http_req_foreach_header(req, add_header_cb, v);
@@ -694,6 +757,8 @@ int preview_prepare(struct http_req *req)
     curl_easy_setopt(v->e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(v->e, CURLOPT_PROTOCOLS_STR, "http");
     curl_easy_setopt(v->e, CURLOPT_ACCEPT_ENCODING, NULL);
+    curl_easy_setopt(v->e, CURLOPT_BUFFERSIZE, (long)PV_CURL_BUFFER);
+    curl_easy_setopt(v->e, CURLOPT_UPLOAD_BUFFERSIZE, (long)PV_CURL_BUFFER);
     if (v->has_body) {
         curl_easy_setopt(v->e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(v->e, CURLOPT_READFUNCTION, read_cb);
@@ -711,13 +776,16 @@ int preview_body(struct http_req *req, const char *data, size_t len)
 
     if (!v || v->ws || !v->e)
         return 0;
-    if (buf_append(&v->up, data, len) < 0)
-        return -E2BIG;
+    /* curl copies the piece straight out of libmicrohttpd's buffer; we return (and
+     * libmicrohttpd reads more) once curl has taken all of it: no copy of our own, and at
+     * most curl's upload buffer in flight, so a slow upstream paces the client. */
+    v->in = data, v->in_len = len;
     if (v->up_paused) {
         v->up_paused = false;
         curl_easy_pause(v->e, CURLPAUSE_CONT);
     }
-    pump(v, up_drained, 100); /* hand it to the upstream before taking more */
+    pump(v, up_taken, 100);
+    v->in = NULL, v->in_len = 0; /* not taken: the transfer ended, its error is reported */
     return 0;
 }
 
@@ -731,7 +799,15 @@ static long stream_cb(void *ctx, uint64_t pos, char *out, size_t max)
             v->down_paused = false;
             curl_easy_pause(v->e, CURLPAUSE_CONT);
         }
+        /* curl writes straight into out (write_cb) until it is full */
+        v->out = out, v->out_cap = max, v->out_len = 0;
         pump(v, have_data, 1000);
+        n = v->out_len;
+        v->out = NULL, v->out_cap = 0, v->out_len = 0;
+        if (n) {
+            sandbox_touch(v->sb);
+            return (long)n;
+        }
     }
     if (!have_data(v))
         return v->finished ? (v->result == CURLE_OK ? -1 : -2) : 0;
@@ -911,6 +987,14 @@ int preview_handle(struct http_req *req)
         }
         http_req_add_header(req, h->data, val);
         *colon = ':';
+    }
+    size_t have = v->down.len - v->down_off;
+    if (v->finished && v->result == CURLE_OK && http_req_method(req) != HTTP_HEAD &&
+        v->status >= 200 && v->status != 204 && v->status != 304 && have <= PV_WHOLE_MAX &&
+        (v->resp_len < 0 || (uint64_t)v->resp_len == have)) {
+        /* The whole (small) answer is here already: one buffer, so that libmicrohttpd sends
+         * head and body in one write instead of two. */
+        return http_reply_buf(req, (unsigned)v->status, NULL, v->down.data + v->down_off, have);
     }
     /* The response streams from the connection thread; pv stays owned by the request. curl
      * undoes the upstream's chunking and libmicrohttpd chunks again whatever has no length. */

@@ -594,3 +594,99 @@ def test_path_form_redirect_stays_under_prefix(pd, env):
     assert r.headers.get("Location") == "/preview/%s/8002/sub/" % env["a"], r.headers
     r = pget(pd, env["a"], 8002, "/sub", env["ta"], form="host")
     assert r.status == 301 and r.headers.get("Location") == "/sub/", r.headers
+
+
+# ---- keep-alive and concurrency -----------------------------------------------------------------
+
+def _ka_request(conn, method, path, host, token, body=None, headers=None, chunked=False):
+    hdrs = {"Host": host, TOKEN_HEADER: token}
+    hdrs.update(headers or {})
+    if chunked:
+        hdrs["Transfer-Encoding"] = "chunked"
+    conn.request(method, path, body=body, headers=hdrs, encode_chunked=chunked)
+    resp = conn.getresponse()
+    return resp, resp.read()
+
+
+def test_one_keepalive_connection_carries_every_kind_of_request(pd, papi, env):
+    """Small and large answers, uploads of both framings, HEAD, bodiless statuses, errors and
+    a switch of sandbox, one after the other on one client connection: each answer belongs to
+    its request and the connection survives all of them."""
+    for sid, name in ((env["a"], b"sandbox a"), (env["b"], b"sandbox b")):
+        expect(papi.file_put(sid, "whoami.txt", name), 200)
+    ha, hb = host_of(pd, env["a"], 8000), host_of(pd, env["b"], 8000)
+    conn = http.client.HTTPConnection("127.0.0.1", pd.port, timeout=60)
+    try:
+        for rnd in range(3):
+            resp, data = _ka_request(conn, "GET", "/fast", ha, env["ta"])
+            assert (resp.status, data) == (200, b"fast")
+            assert resp.getheader("Content-Length") == "4", resp.getheaders()
+            for path, n in (("/bytes", 300000), ("/bytes", 0), ("/chunks", 1000),
+                            ("/chunks", 300000)):
+                resp, data = _ka_request(conn, "GET", "%s?n=%d" % (path, n), ha, env["ta"])
+                assert resp.status == 200 and len(data) == n, (path, n, resp.status, len(data))
+                assert hashlib.sha256(data).hexdigest() == resp.getheader("X-Sha256"), (path, n)
+            up = os.urandom(1 << 20)
+            resp, data = _ka_request(conn, "POST", "/echo", ha, env["ta"], body=up)
+            assert resp.status == 200 and data == up, (resp.status, len(data))
+            pieces = (up[i:i + 65536] for i in range(0, len(up), 65536))
+            resp, data = _ka_request(conn, "POST", "/echo", ha, env["ta"], body=pieces,
+                                     chunked=True)
+            assert resp.status == 200 and data == up, (resp.status, len(data))
+            resp, data = _ka_request(conn, "HEAD", "/fast", ha, env["ta"])
+            assert (resp.status, data) == (200, b"")
+            assert resp.getheader("Content-Length") == "4", resp.getheaders()
+            for status in (204, 304, 418):
+                resp, data = _ka_request(conn, "GET", "/status/%d" % status, ha, env["ta"])
+                assert (resp.status, data) == (status, b""), (status, resp.status, data)
+            resp, data = _ka_request(conn, "GET", "/nope", ha, env["ta"])
+            assert (resp.status, data) == (404, b"no such path\n")
+            # another sandbox on the same connection: its own upstream, its own token
+            for host, token, who in ((hb, env["tb"], b"sandbox b"), (ha, env["ta"], b"sandbox a")):
+                resp, data = _ka_request(conn, "GET", "/whoami", host, token)
+                assert (resp.status, data) == (200, who), (rnd, resp.status, data)
+            resp, data = _ka_request(conn, "GET", "/whoami", hb, env["ta"])
+            assert resp.status == 401 and b"sandbox b" not in data, (resp.status, data)
+    finally:
+        conn.close()
+
+
+def test_many_concurrent_streams_both_ways(pd, env):
+    """24 client connections at once, each alternating downloads and echoed uploads of up to
+    2 MiB between both sandboxes: every byte arrives where it belongs."""
+    results, errors = {}, []
+
+    def client(k):
+        sid, tok = (env["a"], env["ta"]) if k % 2 == 0 else (env["b"], env["tb"])
+        host = host_of(pd, sid, 8000)
+        conn = http.client.HTTPConnection("127.0.0.1", pd.port, timeout=120)
+        try:
+            for i in range(3):
+                n = ((k * 3 + i) * 87383) % (2 << 20)  # 0 .. 2 MiB
+                path = "/bytes?n=%d" % n if (k + i) % 2 else "/chunks?n=%d" % n
+                resp, data = _ka_request(conn, "GET", path, host, tok)
+                if resp.status != 200 or len(data) != n or \
+                        hashlib.sha256(data).hexdigest() != resp.getheader("X-Sha256"):
+                    errors.append((k, i, path, resp.status, len(data)))
+                    return
+                up = os.urandom(n // 4)
+                resp, data = _ka_request(conn, "POST", "/echo", host, tok, body=up,
+                                         chunked=bool(i % 2))
+                if resp.status != 200 or data != up:
+                    errors.append((k, i, "echo", resp.status, len(data)))
+                    return
+            results[k] = True
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append((k, repr(e)))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(24)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 300
+    for t in threads:
+        t.join(max(0.1, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "clients still running after 300 s"
+    assert not errors, errors
+    assert len(results) == 24
