@@ -256,11 +256,15 @@ static void *refill_main(void *arg)
             pthread_mutex_lock(&mu);
             bool keep =
                 r == 0 && disks[slot].mib == def_mib && count_free_default() < warm_target * 2;
-            disks[slot].state = keep ? D_FREE : D_NONE;
-            if (!keep) {
+            if (keep) {
+                disks[slot].state = D_FREE;
+            } else {
+                /* The slot stays reserved until its image is gone: a create that reused it
+                 * earlier would have its new image unlinked under it. */
                 pthread_mutex_unlock(&mu);
                 disk_destroy(slot);
                 pthread_mutex_lock(&mu);
+                disks[slot].state = D_NONE;
             }
             pthread_cond_broadcast(&cv);
             continue;
@@ -374,10 +378,11 @@ void disk_pool_sweep(void)
     pthread_mutex_lock(&mu);
     for (int32_t i = 0; i < MAX_DISKS; i++) {
         if (disks[i].state == D_FREE && disks[i].mib == 0) {
-            disks[i].state = D_NONE;
+            disks[i].state = D_USED; /* reserved until destroyed */
             pthread_mutex_unlock(&mu);
             disk_destroy(i);
             pthread_mutex_lock(&mu);
+            disks[i].state = D_NONE;
         }
     }
     pthread_mutex_unlock(&mu);
@@ -430,11 +435,18 @@ void disk_release(int32_t slot)
      * is destroyed now, which needs no scrub at all. */
     pthread_mutex_lock(&mu);
     later = started && disks[slot].mib == def_mib;
-    disks[slot].state = later ? D_DIRTY : D_NONE;
+    if (later)
+        disks[slot].state = D_DIRTY;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    if (!later)
-        disk_destroy(slot);
+    if (later)
+        return;
+    /* The slot stays ours (D_USED) until the image is gone, so no create can reuse it. */
+    disk_destroy(slot);
+    pthread_mutex_lock(&mu);
+    disks[slot].state = D_NONE;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
 }
 
 unsigned disk_count_mounted(void)
