@@ -905,6 +905,18 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
+/* cgroup_sweep() callback: does a started sandbox own the group? (Start-up only.) */
+static bool runs_in_group(const char *name, void *ud)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&rt.mu);
+    for (size_t i = 0; i < rt.n && !found; i++)
+        found = rt.v[i]->state == SANDBOX_STARTED && !strcmp(rt.v[i]->rec.id, name);
+    pthread_mutex_unlock(&rt.mu);
+    return found;
+}
+
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err)
 {
     char p[600];
@@ -938,6 +950,11 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
     disk_pool_sweep();
+    /* Groups no running sandbox owns: pre-started inits of the earlier run (pool-N) and
+     * whatever a crash in the middle of creating or renaming a group left. */
+    r = cgroup_sweep(runs_in_group, NULL);
+    if (r > 0)
+        log_info("removed %d cgroups left by an earlier run", r);
     snprintf(p, sizeof(p), "%s/run", cfg->state_dir);
     spawn_pool_start(p, cfg->init_warm, rt.init_fd, rt.seccomp_fd);
     pthread_create(&rt.reaper, NULL, reaper_main, NULL);
