@@ -23,7 +23,8 @@
 
 #define MAX_DISKS 65536
 
-enum disk_state { D_NONE, D_FREE, D_USED, D_DIRTY };
+/* D_ORPHAN: left by an earlier run and claimed by no sandbox, destroyed in the background. */
+enum disk_state { D_NONE, D_FREE, D_USED, D_DIRTY, D_ORPHAN };
 
 struct disk {
     uint8_t state;
@@ -248,7 +249,16 @@ static void *refill_main(void *arg)
 {
     pthread_mutex_lock(&mu);
     while (!stopping) {
-        int32_t slot = find_state(D_DIRTY);
+        int32_t slot = find_state(D_ORPHAN);
+        if (slot >= 0) {
+            disks[slot].state = D_USED; /* reserved until destroyed */
+            pthread_mutex_unlock(&mu);
+            disk_destroy(slot);
+            pthread_mutex_lock(&mu);
+            disks[slot].state = D_NONE;
+            continue;
+        }
+        slot = find_state(D_DIRTY);
         if (slot >= 0) {
             disks[slot].state = D_USED; /* ours while we scrub it */
             pthread_mutex_unlock(&mu);
@@ -371,13 +381,17 @@ int disk_adopt(int32_t slot, struct cove_err *err)
     return 0;
 }
 
-/* Destroy disks that no sandbox adopted (left by a crash mid-create or mid-delete). Called
- * once after every sandbox was restored. */
+/* Destroy disks that no sandbox adopted (left by a crash mid-create or mid-delete, or the
+ * pool of the earlier run). Called once after every sandbox was restored. With a pool this
+ * is the background thread's first job: unmounting takes a while per disk, and start-up
+ * should not wait for it. */
 void disk_pool_sweep(void)
 {
     pthread_mutex_lock(&mu);
     for (int32_t i = 0; i < MAX_DISKS; i++) {
-        if (disks[i].state == D_FREE && disks[i].mib == 0) {
+        if (disks[i].state == D_FREE && disks[i].mib == 0 && warm_target > 0) {
+            disks[i].state = D_ORPHAN;
+        } else if (disks[i].state == D_FREE && disks[i].mib == 0) {
             disks[i].state = D_USED; /* reserved until destroyed */
             pthread_mutex_unlock(&mu);
             disk_destroy(i);

@@ -768,6 +768,47 @@ static pid_t probe_init(const char *sock)
     return cred.pid;
 }
 
+/* Sandboxes whose create or delete a crash interrupted, collected by restore_one(). */
+struct restore_ctx {
+    struct sandbox **v;
+    size_t n, cap;
+};
+
+static void *finish_one(void *arg)
+{
+    struct sandbox *sb = arg;
+
+    stop_live(sb); /* kills whatever runs in its cgroups, removes them and the socket */
+    store_sandbox_delete(rt.st, sb->rec.id);
+    return NULL;
+}
+
+/* Finish the interrupted deletes, several at a time: killing a sandbox and waiting for its
+ * cgroups to empty takes tens of milliseconds, mostly waiting, and a crash under load leaves
+ * one per create in flight. coved serves only after this. */
+static void finish_interrupted(struct restore_ctx *ctx)
+{
+    enum { BATCH = 16 };
+    pthread_t th[BATCH];
+    bool started[BATCH];
+
+    for (size_t i = 0; i < ctx->n; i += BATCH) {
+        size_t k = ctx->n - i < BATCH ? ctx->n - i : BATCH;
+        for (size_t j = 0; j < k; j++) {
+            started[j] = pthread_create(&th[j], NULL, finish_one, ctx->v[i + j]) == 0;
+            if (!started[j])
+                finish_one(ctx->v[i + j]);
+        }
+        for (size_t j = 0; j < k; j++)
+            if (started[j])
+                pthread_join(th[j], NULL);
+    }
+    for (size_t i = 0; i < ctx->n; i++)
+        sandbox_unref(ctx->v[i]);
+    free(ctx->v);
+    *ctx = (struct restore_ctx){0};
+}
+
 static int restore_one(const struct sandbox_rec *r, void *ud)
 {
     struct sandbox *sb = sandbox_new();
@@ -784,13 +825,20 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     atomic_store(&sb->last_activity, now_ms());
     sock_path(sb);
     if (s == SANDBOX_CREATING || s == SANDBOX_DESTROYING || s < 0) {
-        /* interrupted create or delete: finish the delete */
+        /* Interrupted create or delete: finish the delete (finish_interrupted). Its disk is
+         * not adopted, so disk_pool_sweep() destroys it. */
         log_info("sandbox %s: cleaning up after an interrupted %s", r->id, r->state);
-        stop_live(sb);
-        if (r->disk_slot >= 0 && disk_adopt(r->disk_slot, NULL) >= 0)
-            disk_release(r->disk_slot);
-        store_sandbox_delete(rt.st, r->id);
-        sandbox_unref(sb);
+        struct restore_ctx *ctx = ud;
+        if (ctx->n == ctx->cap) {
+            size_t nc = ctx->cap ? ctx->cap * 2 : 16;
+            struct sandbox **nv = realloc(ctx->v, nc * sizeof(*nv));
+            if (!nv) {
+                sandbox_unref(sb);
+                return -ENOMEM;
+            }
+            ctx->v = nv, ctx->cap = nc;
+        }
+        ctx->v[ctx->n++] = sb;
         return 0;
     }
     if (r->disk_slot >= 0 && disk_adopt(r->disk_slot, &err) < 0) {
@@ -946,7 +994,9 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, err);
     if (r < 0)
         return r;
-    r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, NULL);
+    struct restore_ctx ctx = {0};
+    r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, &ctx);
+    finish_interrupted(&ctx);
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
     disk_pool_sweep();
