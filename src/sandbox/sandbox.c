@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -295,17 +296,23 @@ uint64_t sandbox_next_exec(struct sandbox *sb)
     return atomic_fetch_add(&sb->exec_seq, 1) + 1;
 }
 
-/* Persist state (lock held). */
-static void set_state(struct sandbox *sb, enum sandbox_state s, const char *reason)
+/* Persist state (lock held). Returns the store's result: only a create must not go on when
+ * the row cannot say "started" (a restart would delete an acknowledged sandbox). */
+static int set_state(struct sandbox *sb, enum sandbox_state s, const char *reason)
 {
+    int r;
+
     sb->state = s;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(s));
     free(sb->rec.error_reason);
     sb->rec.error_reason = dup_or_null(reason);
     sb->rec.init_pid = s == SANDBOX_STARTED ? sb->init_pid : 0;
     sb->rec.updated_at = now_ms();
-    if (store_sandbox_set_state(rt.st, sb->rec.id, sb->rec.state, reason, sb->rec.init_pid) < 0)
-        log_warn("sandbox %s: cannot persist state %s", sb->rec.id, sb->rec.state);
+    r = store_sandbox_set_state(rt.st, sb->rec.id, sb->rec.state, reason, sb->rec.init_pid);
+    if (r < 0)
+        log_warn("sandbox %s: cannot persist state %s: %s", sb->rec.id, sb->rec.state,
+                 strerror(-r));
+    return r;
 }
 
 /* ---- live parts ---- */
@@ -442,6 +449,22 @@ static char *json_dump_or(json_t *j, const char *dflt)
     return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : strdup(dflt);
 }
 
+int sandbox_check_space(uint64_t need, struct cove_err *err)
+{
+    struct statvfs sv;
+    uint64_t avail, want = need + ((uint64_t)COVE_STATE_MIN_FREE_MIB << 20);
+
+    if (statvfs(rt.state_dir, &sv) < 0)
+        return cove_err_errno(err, errno, "statvfs %s", rt.state_dir);
+    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (avail >= want)
+        return 0;
+    return cove_err_setk(err, -ENOSPC, "INSUFFICIENT_STORAGE",
+                         "not enough space on the state filesystem (%s): %llu MiB free, cove "
+                         "keeps %u MiB free for its database and sandbox disks",
+                         rt.state_dir, (unsigned long long)(avail >> 20), COVE_STATE_MIN_FREE_MIB);
+}
+
 int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
                    struct cove_err *err)
 {
@@ -454,6 +477,9 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     if (!image_exists(spec->image))
         return cove_err_setk(err, -EINVAL, "IMAGE_NOT_FOUND",
                              "image '%s' not found (available: base)", spec->image);
+    r = sandbox_check_space(0, err);
+    if (r < 0)
+        return r;
     sb = sandbox_new();
     if (!sb)
         return cove_err_set(err, -ENOMEM, "out of memory");
@@ -511,12 +537,17 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
 
     pthread_mutex_lock(&sb->lock);
     r = disk_acquire(spec->disk_mib, &sb->rec.disk_slot, err);
-    if (r >= 0)
-        r = store_sandbox_update(rt.st, &sb->rec);
+    if (r >= 0 && (r = store_sandbox_update(rt.st, &sb->rec)) < 0)
+        store_err(r, err);
     if (r >= 0)
         r = prepare_disk(sb, err);
     if (r >= 0)
         r = start_live(sb, err);
+    /* The answer says "started" only once the row does. */
+    if (r >= 0 && (r = set_state(sb, SANDBOX_STARTED, NULL)) < 0) {
+        store_err(r, err);
+        stop_live(sb);
+    }
     if (r < 0) {
         pthread_mutex_unlock(&sb->lock);
         if (sb->rec.disk_slot >= 0)
@@ -525,7 +556,6 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
         sandbox_unref(sb);
         return r;
     }
-    set_state(sb, SANDBOX_STARTED, NULL);
     pthread_mutex_unlock(&sb->lock);
     r = registry_add(sb);
     if (r < 0) {

@@ -68,6 +68,10 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
 void sandbox_runtime_shutdown(void);
 struct store *sandbox_store(void);
 
+/* -ENOSPC (INSUFFICIENT_STORAGE) when the state filesystem would keep less than
+ * COVE_STATE_MIN_FREE_MIB after need more bytes. Sandbox disks are sparse images on it, so a
+ * write the host cannot back would be lost at writeback, long after it was acknowledged. */
+int sandbox_check_space(uint64_t need, struct cove_err *err);
 int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
                    struct cove_err *err);
 /* Find by id or name within org (NULL = any org). Returns a reference. */
