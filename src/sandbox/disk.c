@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -80,13 +81,59 @@ static int run_mkfs(const char *img)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+/* Bind imgfd to a free loop device; returns an fd on the device and its name in dev.
+ * LOOP_CTL_GET_FREE hands every caller the same device until one of them binds it, so
+ * creates racing inside coved take turns (loop_mu); other programs on the host can still
+ * take the device first, which costs a retry. */
+#define LOOP_ATTACH_TRIES 64
+static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int loop_attach(int ctl, int imgfd, const char *img, char *dev, size_t cap)
+{
+    for (int attempt = 0; attempt < LOOP_ATTACH_TRIES; attempt++) {
+        struct loop_config lc = {.fd = (uint32_t)imgfd};
+        int lfd, n, e;
+
+        if (attempt > 0) /* someone outside coved won the race: let it finish */
+            nanosleep(&(struct timespec){0, 1000000L * (attempt < 10 ? attempt : 10)}, NULL);
+        pthread_mutex_lock(&loop_mu);
+        n = ioctl(ctl, LOOP_CTL_GET_FREE);
+        if (n < 0) {
+            e = errno;
+            pthread_mutex_unlock(&loop_mu);
+            return -e;
+        }
+        snprintf(dev, cap, "/dev/loop%d", n);
+        lfd = open(dev, O_RDWR | O_CLOEXEC);
+        if (lfd < 0) {
+            e = errno;
+            pthread_mutex_unlock(&loop_mu);
+            return -e;
+        }
+        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+        snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", img);
+        e = ioctl(lfd, LOOP_CONFIGURE, &lc) < 0 ? errno : 0;
+        pthread_mutex_unlock(&loop_mu);
+        if (e == 0)
+            return lfd;
+        close(lfd);
+        if (e != EBUSY) {
+            log_warn("attach %s to %s: %s", img, dev, strerror(e));
+            return -e;
+        }
+    }
+    log_warn("attach %s: every free loop device was taken by someone else (%d tries)", img,
+             LOOP_ATTACH_TRIES);
+    return -EBUSY;
+}
+
 /* Attach img to a free loop device and mount it at mnt. The loop device detaches itself
  * when unmounted (LO_FLAGS_AUTOCLEAR). */
 static int loop_mount(const char *img, const char *mnt)
 {
-    _cleanup_close_ int ctl = -EBADF, imgfd = -EBADF;
+    _cleanup_close_ int ctl = -EBADF, imgfd = -EBADF, lfd = -EBADF;
     char dev[64];
-    int r = -EBUSY;
+    int r;
 
     imgfd = open(img, O_RDWR | O_CLOEXEC);
     if (imgfd < 0)
@@ -94,31 +141,16 @@ static int loop_mount(const char *img, const char *mnt)
     ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (ctl < 0)
         return -errno;
-    for (int attempt = 0; attempt < 16; attempt++) {
-        struct loop_config lc = {.fd = (uint32_t)imgfd};
-        int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-        if (n < 0)
-            return -errno;
-        snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-        _cleanup_close_ int lfd = open(dev, O_RDWR | O_CLOEXEC);
-        if (lfd < 0)
-            return -errno;
-        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-        snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", img);
-        if (ioctl(lfd, LOOP_CONFIGURE, &lc) < 0) {
-            r = -errno;
-            if (errno == EBUSY)
-                continue; /* raced with another user of loop-control */
-            return r;
-        }
-        if (mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV, "") < 0) {
-            r = -errno;
-            ioctl(lfd, LOOP_CLR_FD, 0);
-            return r;
-        }
-        return 0;
+    lfd = loop_attach(ctl, imgfd, img, dev, sizeof(dev));
+    if (lfd < 0)
+        return lfd;
+    if (mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV, "") < 0) {
+        r = -errno;
+        log_warn("mount %s (%s) on %s: %m", dev, img, mnt);
+        ioctl(lfd, LOOP_CLR_FD, 0);
+        return r;
     }
-    return r;
+    return 0;
 }
 
 static int disk_create(int32_t slot, uint32_t mib)
