@@ -623,7 +623,17 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
         return cove_err_setk(err, -ENOENT, "SANDBOX_NOT_FOUND", "sandbox '%s' not found",
                              sb->rec.id);
     }
-    set_state(sb, SANDBOX_DESTROYING, NULL);
+    /* Nothing is taken down before the row says "destroying" (a crash then finishes the
+     * delete at the next start). If the database cannot say so, on a full disk, the sandbox
+     * stays whole and the client gets the error. */
+    int r = store_sandbox_set_state(rt.st, sb->rec.id, sandbox_state_to_string(SANDBOX_DESTROYING),
+                                    NULL, 0);
+    if (r < 0) {
+        pthread_mutex_unlock(&sb->lock);
+        return store_err(r, err);
+    }
+    sb->state = SANDBOX_DESTROYING;
+    snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(sb->state));
     stop_live(sb);
     if (sb->rec.disk_slot >= 0)
         disk_release(sb->rec.disk_slot);

@@ -191,6 +191,7 @@ def test_full_state_filesystem(small_state):
     d = small_state
     api = Client(d)
     sb = api.create(name="before-full", disk_mib=64)
+    victim = api.create(name="deleted-while-full", disk_mib=64)
     expect(api.file_put(sb["id"], "kept.txt", b"kept before the disk filled\n"), 200)
     filler = os.path.join(d.state, "filler")
     _fill(filler, STATE_FS_MIB + 16)
@@ -207,13 +208,24 @@ def test_full_state_filesystem(small_state):
     # Reads and existing sandboxes keep working; the daemon is still up.
     assert api.file_get(sb["id"], "kept.txt").raw == b"kept before the disk filled\n"
     assert api.exec(sb["id"], "echo", "still")["stdout"] == "still\n"
+    # A delete either happens (SQLite may still have room in its log) or fails cleanly
+    # with 507 and leaves the sandbox whole; never a 200 that a restart would undo.
+    r = api.destroy(victim["id"])
+    assert r.status in (200, 507), r
+    gone = r.status == 200
+    if not gone:
+        assert check_error_body(r)["code"] == "INSUFFICIENT_STORAGE", r
+        assert api.exec(victim["id"], "echo", "whole")["stdout"] == "whole\n"
     listed = expect(api.get("/v1/sandboxes"), 200)["sandboxes"]
-    assert [s["name"] for s in listed] == ["before-full"], listed
+    assert sorted(s["name"] for s in listed) == sorted(
+        ["before-full"] + ([] if gone else ["deleted-while-full"])), listed
     assert d.running()
     assert load.integrity_check(d) == ["ok"]
 
     os.unlink(filler)
     os.unlink(filler + ".tail")
+    if not gone:
+        expect(api.destroy(victim["id"]), 200)
     sb2 = api.create(name="after-full", disk_mib=64)
     expect(api.file_put(sb2["id"], "new.bin", b"room again\n"), 200)
     assert api.file_get(sb2["id"], "new.bin").raw == b"room again\n"
