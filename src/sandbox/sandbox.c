@@ -456,15 +456,16 @@ int sandbox_check_space(uint64_t need, struct cove_err *err)
 
     if (!rt.state_dir[0])
         return 0; /* no runtime (unit tests of the file operations) */
+    /* The messages reach API clients: they name no host path. */
     if (statvfs(rt.state_dir, &sv) < 0)
-        return cove_err_errno(err, errno, "statvfs %s", rt.state_dir);
+        return cove_err_errno(err, errno, "inspect the state filesystem");
     avail = (uint64_t)sv.f_bavail * sv.f_frsize;
     if (avail >= want)
         return 0;
     return cove_err_setk(err, -ENOSPC, "INSUFFICIENT_STORAGE",
-                         "not enough space on the state filesystem (%s): %llu MiB free, cove "
+                         "not enough space on the host's state filesystem: %llu MiB free, cove "
                          "keeps %u MiB free for its database and sandbox disks",
-                         rt.state_dir, (unsigned long long)(avail >> 20), COVE_STATE_MIN_FREE_MIB);
+                         (unsigned long long)(avail >> 20), COVE_STATE_MIN_FREE_MIB);
 }
 
 int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sandbox **ret,
