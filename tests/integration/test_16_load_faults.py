@@ -7,7 +7,6 @@ by time), and nothing here asserts on time. bench/load runs the same loops at fu
 Each test runs its own coved (they kill it, or put its state on a small filesystem)."""
 import os
 import subprocess
-import threading
 import time
 
 import pytest
@@ -201,7 +200,8 @@ def test_full_state_filesystem(small_state):
     r = api.post("/v1/sandboxes", {"name": "while-full", "disk_mib": 64}, timeout=120)
     assert r.status == 507, r
     b = check_error_body(r)
-    assert b["code"] == "INSUFFICIENT_STORAGE" and ("full" in b["message"] or "space" in b["message"]), r
+    assert b["code"] == "INSUFFICIENT_STORAGE", r
+    assert "space" in b["message"] or "full" in b["message"], r
     r = api.file_put(sb["id"], "new.bin", os.urandom(256 << 10))
     assert r.status == 507, r
     assert check_error_body(r)["code"] == "INSUFFICIENT_STORAGE", r
