@@ -9,6 +9,12 @@
 #define COVE_MAX_CONNECTIONS  2048
 #define COVE_CONN_TIMEOUT_S   120 /* idle / slowloris cut-off */
 
+/* The state filesystem holds the database and every sandbox's (sparse) disk image: creates
+ * and file writes through the API are refused (507) when it has less than this free, checked
+ * again every COVE_STATE_CHECK_BYTES of an upload. */
+#define COVE_STATE_MIN_FREE_MIB 64
+#define COVE_STATE_CHECK_BYTES  (8u << 20)
+
 /* Sandboxes */
 #define COVE_MAX_SANDBOXES   1000 /* per daemon, default quota */
 #define COVE_MAX_NAME        63

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,58 @@ int cgroup_init(const char *root, struct cove_err *err)
 const struct cgroup_ops *cgroup_ops(void)
 {
     return ops;
+}
+
+/* Add the group names found in dir to *v (deduplicated); a missing dir adds nothing. */
+static int collect_names(const char *dir, char (**v)[64], size_t *n, size_t *cap)
+{
+    _cleanup_closedir_ DIR *d = opendir(dir);
+
+    for (struct dirent *de; d && (de = readdir(d));) {
+        bool seen = false;
+        if (de->d_type != DT_DIR || de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(**v))
+            continue;
+        for (size_t i = 0; i < *n && !seen; i++)
+            seen = !strcmp((*v)[i], de->d_name);
+        if (seen)
+            continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            char(*nv)[64] = realloc(*v, nc * sizeof(**v));
+            if (!nv)
+                return -ENOMEM;
+            *v = nv, *cap = nc;
+        }
+        snprintf((*v)[(*n)++], sizeof(**v), "%s", de->d_name);
+    }
+    return 0;
+}
+
+int cgroup_sweep(bool (*keep)(const char *name, void *ud), void *ud)
+{
+    /* v1: a crash between the mkdirs (or renames) of one group leaves it in some hierarchies
+     * only, so look in each of them. */
+    static const char *const v1[] = {"memory/", "pids/", "cpu/", "freezer/"};
+    static const char *const v2[] = {""};
+    const char *const *h = ops == &cgroup_v2_ops ? v2 : v1;
+    size_t nh = ops == &cgroup_v2_ops ? ELEMENTSOF(v2) : ELEMENTSOF(v1), n = 0, cap = 0;
+    char(*names)[64] = NULL, dir[300];
+    int r = 0, k;
+
+    if (!ops)
+        return -ENOTSUP;
+    for (size_t i = 0; i < nh && r >= 0; i++) {
+        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s", h[i], cg_root);
+        r = collect_names(dir, &names, &n, &cap);
+    }
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        if (keep(names[i], ud))
+            continue;
+        k = ops->sandbox_destroy(names[i]);
+        r = k < 0 ? k : r + 1;
+    }
+    free(names);
+    return r;
 }
 
 int cgroup_check(char *buf, size_t cap, bool *ret_ok)

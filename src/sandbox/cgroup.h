@@ -51,6 +51,10 @@ struct cgroup_ops {
 int cgroup_init(const char *root, struct cove_err *err);
 const struct cgroup_ops *cgroup_ops(void);
 
+/* Start-up: destroy (kill and remove) every group under the root whose name keep() refuses,
+ * i.e. what a crash left behind. Returns how many were removed, or -errno. */
+int cgroup_sweep(bool (*keep)(const char *name, void *ud), void *ud);
+
 /* Report what the host offers, for `coved --check`: version, controllers, missing pieces. */
 int cgroup_check(char *buf, size_t cap, bool *ret_ok);
 

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -23,7 +24,8 @@
 
 #define MAX_DISKS 65536
 
-enum disk_state { D_NONE, D_FREE, D_USED, D_DIRTY };
+/* D_ORPHAN: left by an earlier run and claimed by no sandbox, destroyed in the background. */
+enum disk_state { D_NONE, D_FREE, D_USED, D_DIRTY, D_ORPHAN };
 
 struct disk {
     uint8_t state;
@@ -79,13 +81,59 @@ static int run_mkfs(const char *img)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+/* Bind imgfd to a free loop device; returns an fd on the device and its name in dev.
+ * LOOP_CTL_GET_FREE hands every caller the same device until one of them binds it, so
+ * creates racing inside coved take turns (loop_mu); other programs on the host can still
+ * take the device first, which costs a retry. */
+#define LOOP_ATTACH_TRIES 64
+static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int loop_attach(int ctl, int imgfd, const char *img, char *dev, size_t cap)
+{
+    for (int attempt = 0; attempt < LOOP_ATTACH_TRIES; attempt++) {
+        struct loop_config lc = {.fd = (uint32_t)imgfd};
+        int lfd, n, e;
+
+        if (attempt > 0) /* someone outside coved won the race: let it finish */
+            nanosleep(&(struct timespec){0, 1000000L * (attempt < 10 ? attempt : 10)}, NULL);
+        pthread_mutex_lock(&loop_mu);
+        n = ioctl(ctl, LOOP_CTL_GET_FREE);
+        if (n < 0) {
+            e = errno;
+            pthread_mutex_unlock(&loop_mu);
+            return -e;
+        }
+        snprintf(dev, cap, "/dev/loop%d", n);
+        lfd = open(dev, O_RDWR | O_CLOEXEC);
+        if (lfd < 0) {
+            e = errno;
+            pthread_mutex_unlock(&loop_mu);
+            return -e;
+        }
+        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+        snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", img);
+        e = ioctl(lfd, LOOP_CONFIGURE, &lc) < 0 ? errno : 0;
+        pthread_mutex_unlock(&loop_mu);
+        if (e == 0)
+            return lfd;
+        close(lfd);
+        if (e != EBUSY) {
+            log_warn("attach %s to %s: %s", img, dev, strerror(e));
+            return -e;
+        }
+    }
+    log_warn("attach %s: every free loop device was taken by someone else (%d tries)", img,
+             LOOP_ATTACH_TRIES);
+    return -EBUSY;
+}
+
 /* Attach img to a free loop device and mount it at mnt. The loop device detaches itself
  * when unmounted (LO_FLAGS_AUTOCLEAR). */
 static int loop_mount(const char *img, const char *mnt)
 {
-    _cleanup_close_ int ctl = -EBADF, imgfd = -EBADF;
+    _cleanup_close_ int ctl = -EBADF, imgfd = -EBADF, lfd = -EBADF;
     char dev[64];
-    int r = -EBUSY;
+    int r;
 
     imgfd = open(img, O_RDWR | O_CLOEXEC);
     if (imgfd < 0)
@@ -93,33 +141,18 @@ static int loop_mount(const char *img, const char *mnt)
     ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (ctl < 0)
         return -errno;
-    for (int attempt = 0; attempt < 16; attempt++) {
-        struct loop_config lc = {.fd = (uint32_t)imgfd};
-        int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-        if (n < 0)
-            return -errno;
-        snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-        _cleanup_close_ int lfd = open(dev, O_RDWR | O_CLOEXEC);
-        if (lfd < 0)
-            return -errno;
-        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-        snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", img);
-        if (ioctl(lfd, LOOP_CONFIGURE, &lc) < 0) {
-            r = -errno;
-            if (errno == EBUSY)
-                continue; /* raced with another user of loop-control */
-            return r;
-        }
-        /* Not nodev: the sandbox's device nodes live here (spawn.c). Sandbox code reaches
-         * this filesystem only through its nodev overlay and those binds, and cannot mknod. */
-        if (mount(dev, mnt, "ext4", MS_NOSUID, "") < 0) {
-            r = -errno;
-            ioctl(lfd, LOOP_CLR_FD, 0);
-            return r;
-        }
-        return 0;
+    lfd = loop_attach(ctl, imgfd, img, dev, sizeof(dev));
+    if (lfd < 0)
+        return lfd;
+    /* Not nodev: the sandbox's device nodes live here (spawn.c). Sandbox code reaches this
+     * filesystem only through its nodev overlay and those binds, and cannot mknod. */
+    if (mount(dev, mnt, "ext4", MS_NOSUID, "") < 0) {
+        r = -errno;
+        log_warn("mount %s (%s) on %s: %m", dev, img, mnt);
+        ioctl(lfd, LOOP_CLR_FD, 0);
+        return r;
     }
-    return r;
+    return 0;
 }
 
 static int disk_create(int32_t slot, uint32_t mib)
@@ -250,7 +283,16 @@ static void *refill_main(void *arg)
 {
     pthread_mutex_lock(&mu);
     while (!stopping) {
-        int32_t slot = find_state(D_DIRTY);
+        int32_t slot = find_state(D_ORPHAN);
+        if (slot >= 0) {
+            disks[slot].state = D_USED; /* reserved until destroyed */
+            pthread_mutex_unlock(&mu);
+            disk_destroy(slot);
+            pthread_mutex_lock(&mu);
+            disks[slot].state = D_NONE;
+            continue;
+        }
+        slot = find_state(D_DIRTY);
         if (slot >= 0) {
             disks[slot].state = D_USED; /* ours while we scrub it */
             pthread_mutex_unlock(&mu);
@@ -258,11 +300,15 @@ static void *refill_main(void *arg)
             pthread_mutex_lock(&mu);
             bool keep =
                 r == 0 && disks[slot].mib == def_mib && count_free_default() < warm_target * 2;
-            disks[slot].state = keep ? D_FREE : D_NONE;
-            if (!keep) {
+            if (keep) {
+                disks[slot].state = D_FREE;
+            } else {
+                /* The slot stays reserved until its image is gone: a create that reused it
+                 * earlier would have its new image unlinked under it. */
                 pthread_mutex_unlock(&mu);
                 disk_destroy(slot);
                 pthread_mutex_lock(&mu);
+                disks[slot].state = D_NONE;
             }
             pthread_cond_broadcast(&cv);
             continue;
@@ -369,17 +415,22 @@ int disk_adopt(int32_t slot, struct cove_err *err)
     return 0;
 }
 
-/* Destroy disks that no sandbox adopted (left by a crash mid-create or mid-delete). Called
- * once after every sandbox was restored. */
+/* Destroy disks that no sandbox adopted (left by a crash mid-create or mid-delete, or the
+ * pool of the earlier run). Called once after every sandbox was restored. With a pool this
+ * is the background thread's first job: unmounting takes a while per disk, and start-up
+ * should not wait for it. */
 void disk_pool_sweep(void)
 {
     pthread_mutex_lock(&mu);
     for (int32_t i = 0; i < MAX_DISKS; i++) {
-        if (disks[i].state == D_FREE && disks[i].mib == 0) {
-            disks[i].state = D_NONE;
+        if (disks[i].state == D_FREE && disks[i].mib == 0 && warm_target > 0) {
+            disks[i].state = D_ORPHAN;
+        } else if (disks[i].state == D_FREE && disks[i].mib == 0) {
+            disks[i].state = D_USED; /* reserved until destroyed */
             pthread_mutex_unlock(&mu);
             disk_destroy(i);
             pthread_mutex_lock(&mu);
+            disks[i].state = D_NONE;
         }
     }
     pthread_mutex_unlock(&mu);
@@ -432,11 +483,18 @@ void disk_release(int32_t slot)
      * is destroyed now, which needs no scrub at all. */
     pthread_mutex_lock(&mu);
     later = started && disks[slot].mib == def_mib;
-    disks[slot].state = later ? D_DIRTY : D_NONE;
+    if (later)
+        disks[slot].state = D_DIRTY;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    if (!later)
-        disk_destroy(slot);
+    if (later)
+        return;
+    /* The slot stays ours (D_USED) until the image is gone, so no create can reuse it. */
+    disk_destroy(slot);
+    pthread_mutex_lock(&mu);
+    disks[slot].state = D_NONE;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
 }
 
 unsigned disk_count_mounted(void)

@@ -600,6 +600,8 @@ int fileops_create(const struct fileops_root *r, const char *path, int mode,
         return k;
     if (!strcmp(norm, "/"))
         return cove_err_setk(err, -EISDIR, "INVALID_PATH", "/ is a directory");
+    if ((k = sandbox_check_space(0, err)) < 0)
+        return k;
     name = split(norm, parent, sizeof(parent));
     if ((k = become_user(r->uid, &ids, err)) < 0)
         return k;
@@ -641,7 +643,12 @@ int fileops_create(const struct fileops_root *r, const char *path, int mode,
 int fileops_write(struct fileops_writer *w, const void *data, size_t len, struct cove_err *err)
 {
     const char *p = data;
+    int k;
 
+    /* The host must keep up with a long upload too (see sandbox_check_space). */
+    if (w->size / COVE_STATE_CHECK_BYTES != (w->size + len) / COVE_STATE_CHECK_BYTES &&
+        (k = sandbox_check_space(len, err)) < 0)
+        return k;
     while (len > 0) {
         ssize_t n = write(w->fd, p, len);
         if (n < 0 && errno == EINTR)

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -295,17 +296,23 @@ uint64_t sandbox_next_exec(struct sandbox *sb)
     return atomic_fetch_add(&sb->exec_seq, 1) + 1;
 }
 
-/* Persist state (lock held). */
-static void set_state(struct sandbox *sb, enum sandbox_state s, const char *reason)
+/* Persist state (lock held). Returns the store's result: only a create must not go on when
+ * the row cannot say "started" (a restart would delete an acknowledged sandbox). */
+static int set_state(struct sandbox *sb, enum sandbox_state s, const char *reason)
 {
+    int r;
+
     sb->state = s;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(s));
     free(sb->rec.error_reason);
     sb->rec.error_reason = dup_or_null(reason);
     sb->rec.init_pid = s == SANDBOX_STARTED ? sb->init_pid : 0;
     sb->rec.updated_at = now_ms();
-    if (store_sandbox_set_state(rt.st, sb->rec.id, sb->rec.state, reason, sb->rec.init_pid) < 0)
-        log_warn("sandbox %s: cannot persist state %s", sb->rec.id, sb->rec.state);
+    r = store_sandbox_set_state(rt.st, sb->rec.id, sb->rec.state, reason, sb->rec.init_pid);
+    if (r < 0)
+        log_warn("sandbox %s: cannot persist state %s: %s", sb->rec.id, sb->rec.state,
+                 strerror(-r));
+    return r;
 }
 
 /* ---- live parts ---- */
@@ -442,6 +449,25 @@ static char *json_dump_or(json_t *j, const char *dflt)
     return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : strdup(dflt);
 }
 
+int sandbox_check_space(uint64_t need, struct cove_err *err)
+{
+    struct statvfs sv;
+    uint64_t avail, want = need + ((uint64_t)COVE_STATE_MIN_FREE_MIB << 20);
+
+    if (!rt.state_dir[0])
+        return 0; /* no runtime (unit tests of the file operations) */
+    /* The messages reach API clients: they name no host path. */
+    if (statvfs(rt.state_dir, &sv) < 0)
+        return cove_err_errno(err, errno, "inspect the state filesystem");
+    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (avail >= want)
+        return 0;
+    return cove_err_setk(err, -ENOSPC, "INSUFFICIENT_STORAGE",
+                         "not enough space on the host's state filesystem: %llu MiB free, cove "
+                         "keeps %u MiB free for its database and sandbox disks",
+                         (unsigned long long)(avail >> 20), COVE_STATE_MIN_FREE_MIB);
+}
+
 /* Append "what (N in use + M requested > limit L)" to msg when the request passes limit. A
  * request that adds nothing passes nothing, even when usage is over a lowered limit. */
 static void over(char *msg, size_t cap, const char *what, uint64_t used, uint64_t add,
@@ -492,6 +518,9 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     if (!image_exists(spec->image))
         return cove_err_setk(err, -EINVAL, "IMAGE_NOT_FOUND",
                              "image '%s' not found (available: base)", spec->image);
+    r = sandbox_check_space(0, err);
+    if (r < 0)
+        return r;
     sb = sandbox_new();
     if (!sb)
         return cove_err_set(err, -ENOMEM, "out of memory");
@@ -535,12 +564,17 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
 
     pthread_mutex_lock(&sb->lock);
     r = disk_acquire(spec->disk_mib, &sb->rec.disk_slot, err);
-    if (r >= 0)
-        r = store_sandbox_update(rt.st, &sb->rec);
+    if (r >= 0 && (r = store_sandbox_update(rt.st, &sb->rec)) < 0)
+        store_err(r, err);
     if (r >= 0)
         r = prepare_disk(sb, err);
     if (r >= 0)
         r = start_live(sb, err);
+    /* The answer says "started" only once the row does. */
+    if (r >= 0 && (r = set_state(sb, SANDBOX_STARTED, NULL)) < 0) {
+        store_err(r, err);
+        stop_live(sb);
+    }
     if (r < 0) {
         pthread_mutex_unlock(&sb->lock);
         if (sb->rec.disk_slot >= 0)
@@ -549,7 +583,6 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
         sandbox_unref(sb);
         return r;
     }
-    set_state(sb, SANDBOX_STARTED, NULL);
     pthread_mutex_unlock(&sb->lock);
     r = registry_add(sb);
     if (r < 0) {
@@ -637,7 +670,17 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
         return cove_err_setk(err, -ENOENT, "SANDBOX_NOT_FOUND", "sandbox '%s' not found",
                              sb->rec.id);
     }
-    set_state(sb, SANDBOX_DESTROYING, NULL);
+    /* Nothing is taken down before the row says "destroying" (a crash then finishes the
+     * delete at the next start). If the database cannot say so, on a full disk, the sandbox
+     * stays whole and the client gets the error. */
+    int r = store_sandbox_set_state(rt.st, sb->rec.id, sandbox_state_to_string(SANDBOX_DESTROYING),
+                                    NULL, 0);
+    if (r < 0) {
+        pthread_mutex_unlock(&sb->lock);
+        return store_err(r, err);
+    }
+    sb->state = SANDBOX_DESTROYING;
+    snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(sb->state));
     stop_live(sb);
     if (sb->rec.disk_slot >= 0)
         disk_release(sb->rec.disk_slot);
@@ -821,6 +864,47 @@ static pid_t probe_init(const char *sock)
     return cred.pid;
 }
 
+/* Sandboxes whose create or delete a crash interrupted, collected by restore_one(). */
+struct restore_ctx {
+    struct sandbox **v;
+    size_t n, cap;
+};
+
+static void *finish_one(void *arg)
+{
+    struct sandbox *sb = arg;
+
+    stop_live(sb); /* kills whatever runs in its cgroups, removes them and the socket */
+    store_sandbox_delete(rt.st, sb->rec.id);
+    return NULL;
+}
+
+/* Finish the interrupted deletes, several at a time: killing a sandbox and waiting for its
+ * cgroups to empty takes tens of milliseconds, mostly waiting, and a crash under load leaves
+ * one per create in flight. coved serves only after this. */
+static void finish_interrupted(struct restore_ctx *ctx)
+{
+    enum { BATCH = 16 };
+    pthread_t th[BATCH];
+    bool started[BATCH];
+
+    for (size_t i = 0; i < ctx->n; i += BATCH) {
+        size_t k = ctx->n - i < BATCH ? ctx->n - i : BATCH;
+        for (size_t j = 0; j < k; j++) {
+            started[j] = pthread_create(&th[j], NULL, finish_one, ctx->v[i + j]) == 0;
+            if (!started[j])
+                finish_one(ctx->v[i + j]);
+        }
+        for (size_t j = 0; j < k; j++)
+            if (started[j])
+                pthread_join(th[j], NULL);
+    }
+    for (size_t i = 0; i < ctx->n; i++)
+        sandbox_unref(ctx->v[i]);
+    free(ctx->v);
+    *ctx = (struct restore_ctx){0};
+}
+
 static int restore_one(const struct sandbox_rec *r, void *ud)
 {
     struct sandbox *sb = sandbox_new();
@@ -837,13 +921,20 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     atomic_store(&sb->last_activity, now_ms());
     sock_path(sb);
     if (s == SANDBOX_CREATING || s == SANDBOX_DESTROYING || s < 0) {
-        /* interrupted create or delete: finish the delete */
+        /* Interrupted create or delete: finish the delete (finish_interrupted). Its disk is
+         * not adopted, so disk_pool_sweep() destroys it. */
         log_info("sandbox %s: cleaning up after an interrupted %s", r->id, r->state);
-        stop_live(sb);
-        if (r->disk_slot >= 0 && disk_adopt(r->disk_slot, NULL) >= 0)
-            disk_release(r->disk_slot);
-        store_sandbox_delete(rt.st, r->id);
-        sandbox_unref(sb);
+        struct restore_ctx *ctx = ud;
+        if (ctx->n == ctx->cap) {
+            size_t nc = ctx->cap ? ctx->cap * 2 : 16;
+            struct sandbox **nv = realloc(ctx->v, nc * sizeof(*nv));
+            if (!nv) {
+                sandbox_unref(sb);
+                return -ENOMEM;
+            }
+            ctx->v = nv, ctx->cap = nc;
+        }
+        ctx->v[ctx->n++] = sb;
         return 0;
     }
     if (r->disk_slot >= 0 && disk_adopt(r->disk_slot, &err) < 0) {
@@ -958,6 +1049,18 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
+/* cgroup_sweep() callback: does a started sandbox own the group? (Start-up only.) */
+static bool runs_in_group(const char *name, void *ud)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&rt.mu);
+    for (size_t i = 0; i < rt.n && !found; i++)
+        found = rt.v[i]->state == SANDBOX_STARTED && !strcmp(rt.v[i]->rec.id, name);
+    pthread_mutex_unlock(&rt.mu);
+    return found;
+}
+
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err)
 {
     char p[600];
@@ -987,10 +1090,17 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, err);
     if (r < 0)
         return r;
-    r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, NULL);
+    struct restore_ctx ctx = {0};
+    r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, &ctx);
+    finish_interrupted(&ctx);
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
     disk_pool_sweep();
+    /* Groups no running sandbox owns: pre-started inits of the earlier run (pool-N) and
+     * whatever a crash in the middle of creating or renaming a group left. */
+    r = cgroup_sweep(runs_in_group, NULL);
+    if (r > 0)
+        log_info("removed %d cgroups left by an earlier run", r);
     snprintf(p, sizeof(p), "%s/run", cfg->state_dir);
     spawn_pool_start(p, cfg->init_warm, rt.init_fd, rt.seccomp_fd);
     pthread_create(&rt.reaper, NULL, reaper_main, NULL);

@@ -68,6 +68,10 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
 void sandbox_runtime_shutdown(void);
 struct store *sandbox_store(void);
 
+/* -ENOSPC (INSUFFICIENT_STORAGE) when the state filesystem would keep less than
+ * COVE_STATE_MIN_FREE_MIB after need more bytes. Sandbox disks are sparse images on it, so a
+ * write the host cannot back would be lost at writeback, long after it was acknowledged. */
+int sandbox_check_space(uint64_t need, struct cove_err *err);
 /* Create and start a sandbox of org. -EDQUOT ("QUOTA_EXCEEDED", naming each quota the
  * request would pass) when the org's quota cannot take it: every sandbox that is not
  * destroyed counts against the sandbox count and disk, running ones against CPU and memory. */

@@ -5,8 +5,8 @@ Run as root:  /usr/bin/python3 -m pytest tests/integration     (COVE_BUILD=/work
 One coved serves the whole session: it is started from the build directory on a fresh state
 directory under /var/tmp/cove-test-XXXX with a unique cgroup root and uid base, and we wait
 for "READY port=N" on its --ready-fd. Tests talk to it with testenv.Client (HTTP/1.1 over
-TCP, or over its Unix socket). test_06 starts private daemons of its own, because it kills
-and restarts them. Set COVE_TEST_KEEP=1 to keep the temporary directories (state, logs).
+TCP, or over its Unix socket). test_06 and test_16 start private daemons of their own,
+because they kill and restart them (test_16 also puts one's state on a small tmpfs). Set COVE_TEST_KEEP=1 to keep the temporary directories (state, logs).
 
 If coved dies during a test, that test errors at teardown with the daemon's log, and the
 daemon is restarted on the same state so that the rest of the suite still says something.

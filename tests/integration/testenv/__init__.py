@@ -1,5 +1,6 @@
 """Test environment for the cove integration tests: a coved per session (daemon.py), an
-HTTP client (client.py) and host-side leak accounting (host.py). See conftest.py."""
+HTTP client (client.py), host-side leak accounting (host.py) and the load and crash
+helpers shared with bench/load (load.py). See conftest.py."""
 from . import host
 from .client import (Client, Resp, check_error_body, expect, multipart, q, raw_connect,
                      read_one_response, read_response, read_until_close, send_interleaved,
