@@ -60,10 +60,12 @@ int api_lookup(struct http_req *req, struct sandbox **ret)
 json_t *api_sandbox_json(struct sandbox *sb)
 {
     struct sandbox_rec r;
+    struct egress_policy net;
     char c[40], u[40], a[40];
     json_t *o, *labels, *env;
 
     sandbox_snapshot(sb, &r);
+    (void)egress_policy_from_string(r.network_json, &net);
     api_iso_time(r.created_at, c, sizeof(c));
     api_iso_time(r.updated_at, u, sizeof(u));
     api_iso_time(r.last_activity, a, sizeof(a));
@@ -75,9 +77,17 @@ json_t *api_sandbox_json(struct sandbox *sb)
                   labels ? labels : json_object(), "env", env ? env : json_object(), "cpu",
                   r.cpu_milli / 1000.0, "memory_mib", (json_int_t)r.memory_mib, "disk_mib",
                   (json_int_t)r.disk_mib, "pids", (json_int_t)r.pids, "auto_stop_minutes",
-                  (json_int_t)r.auto_stop_min, "network", "none", "user", SANDBOX_USER, "workdir",
+                  (json_int_t)r.auto_stop_min, "network", egress_mode_to_string(net.mode), "user",
+                  SANDBOX_USER, "workdir",
                   SANDBOX_HOME, "created_at", c, "updated_at", u, "last_activity_at", a,
                   "error_reason", r.error_reason ? json_string(r.error_reason) : json_null());
+    if (o && net.mode == EGRESS_ALLOW) {
+        json_t *nj = egress_policy_to_json(&net);
+        json_t *cidrs = json_object_get(nj, "allow_cidrs");
+        if (cidrs)
+            json_object_set(o, "network_allow_cidrs", cidrs);
+        json_decref(nj);
+    }
     store_sandbox_rec_free(&r);
     return o;
 }

@@ -33,6 +33,8 @@ static uint32_t arg_autostop_unit_ms = 60000; /* hidden: tests shorten auto-stop
 static int arg_ready_fd = -1;
 static const char *arg_preview_domain = "localhost";
 static uint32_t arg_preview_wait = 10;
+static const char *arg_net_table = "cove";
+static const char *arg_net_subnet = "10.77.0.0/16";
 
 static void usage(FILE *f)
 {
@@ -54,6 +56,8 @@ static void usage(FILE *f)
                "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
                "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
                "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
+               "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
+               "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
                "  --debug            verbose logging\n");
 }
 
@@ -250,7 +254,9 @@ static int run(void)
                                 .uid_base = arg_uid_base,
                                 .disk_warm = arg_disk_warm,
                                 .init_warm = arg_disk_warm ? 2 : 0,
-                                .autostop_unit_ms = arg_autostop_unit_ms};
+                                .autostop_unit_ms = arg_autostop_unit_ms,
+                                .net_table = arg_net_table,
+                                .net_subnet = arg_net_subnet};
     struct http_config hc = {.routes = api_routes,
                              .n_routes = api_n_routes,
                              .auth = api_auth,
@@ -350,6 +356,8 @@ int main(int argc, char **argv)
                                          {"preview-domain", required_argument, NULL, 'P'},
                                          {"preview-wait", required_argument, NULL, 'W'},
                                          {"autostop-unit-ms", required_argument, NULL, 'A'},
+                                         {"net-table", required_argument, NULL, 'T'},
+                                         {"net-subnet", required_argument, NULL, 'N'},
                                          {"check", no_argument, NULL, 'C'},
                                          {"debug", no_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
@@ -414,6 +422,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "coved: --autostop-unit-ms must be 100..60000\n");
                 return 2;
             }
+            break;
+        case 'T':
+            arg_net_table = optarg;
+            break;
+        case 'N':
+            arg_net_subnet = optarg;
             break;
         case 'C':
             check = true;

@@ -33,7 +33,9 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl.h"
 #include "sandbox/disk.h"
+#include "sandbox/egress.h"
 #include "sandbox/image.h"
+#include "sandbox/netlink.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 
@@ -43,11 +45,13 @@ struct sandbox {
     atomic_int refs;
     pthread_mutex_t lock;
     struct sandbox_rec rec; /* guarded by lock */
+    struct egress_policy net; /* parsed rec.network_json; fixed at create */
     enum sandbox_state state;
     pid_t init_pid;
     int pidfd;
     bool our_child; /* init was started by this coved (reap it) */
     bool removed;   /* deleted: no longer in the registry */
+    bool reattach;  /* restored running without its veth */
     atomic_uint_fast64_t exec_seq;
     atomic_int busy;
     atomic_int execs;
@@ -252,6 +256,7 @@ void sandbox_snapshot(struct sandbox *sb, struct sandbox_rec *ret)
     ret->env_json = dup_or_null(sb->rec.env_json);
     ret->extra_json = dup_or_null(sb->rec.extra_json);
     ret->error_reason = dup_or_null(sb->rec.error_reason);
+    ret->network_json = dup_or_null(sb->rec.network_json);
     snprintf(ret->state, sizeof(ret->state), "%s", sandbox_state_to_string(sb->state));
     ret->last_activity = atomic_load(&sb->last_activity);
     pthread_mutex_unlock(&sb->lock);
@@ -377,6 +382,21 @@ static int prepare_disk(struct sandbox *sb, struct cove_err *err)
     return 0;
 }
 
+static void stop_live(struct sandbox *sb);
+
+/* Give a freshly started sandbox the network it opted into (its init runs). */
+static int attach_network(struct sandbox *sb, struct cove_err *err)
+{
+    char p[64];
+    _cleanup_close_ int ns = -EBADF;
+
+    snprintf(p, sizeof(p), "/proc/%d/ns/net", sb->init_pid);
+    ns = open(p, O_RDONLY | O_CLOEXEC);
+    if (ns < 0)
+        return cove_err_errno(err, errno, "open the network namespace of sandbox %s", sb->rec.id);
+    return egress_attach(sb->rec.id, sb->rec.uid_slot, &sb->net, ns, err);
+}
+
 static int start_live(struct sandbox *sb, struct cove_err *err)
 {
     struct cgroup_limits lim = {.cpu_milli = sb->rec.cpu_milli,
@@ -403,12 +423,21 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
     if (r < 0)
         return r;
     sb->our_child = true;
+    if (sb->net.mode != EGRESS_NONE) {
+        r = attach_network(sb, err);
+        if (r < 0) {
+            stop_live(sb);
+            return r;
+        }
+    }
     return 0;
 }
 
 /* Kill init (the kernel then kills the whole PID namespace), reap it, drop cgroups. */
 static void stop_live(struct sandbox *sb)
 {
+    /* Rules and veth go first, while init still holds the namespace. */
+    egress_detach(sb->rec.id, sb->rec.uid_slot, &sb->net);
     if (sb->pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
         struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
@@ -470,6 +499,16 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     sb->rec.pids = spec->pids;
     sb->rec.auto_stop_min = spec->auto_stop_min;
     sb->rec.auto_delete_min = spec->auto_delete_min;
+    sb->net = spec->network;
+    if (sb->net.mode != EGRESS_NONE) {
+        json_t *nj = egress_policy_to_json(&sb->net);
+        sb->rec.network_json = nj ? json_dumps(nj, JSON_COMPACT) : NULL;
+        json_decref(nj);
+        if (!sb->rec.network_json) {
+            sandbox_unref(sb);
+            return cove_err_set(err, -ENOMEM, "out of memory");
+        }
+    }
     sb->rec.created_at = sb->rec.updated_at = sb->rec.last_activity = now_ms();
     sb->state = SANDBOX_CREATING;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "creating");
@@ -768,6 +807,21 @@ static pid_t probe_init(const char *sock)
     return cred.pid;
 }
 
+/* A sandbox that kept running while coved was down: its veth is still there, so its
+ * elements go into the rebuilt table; a veth lost to a crash is recreated after the table
+ * is rebuilt (sandbox_runtime_init). */
+static void restore_network(struct sandbox *sb)
+{
+    struct egress_link l;
+
+    if (sb->net.mode == EGRESS_NONE || egress_link_of(sb->rec.id, sb->rec.uid_slot, &l, NULL) < 0)
+        return;
+    if (nl_link_exists(l.host_if) == 1)
+        (void)egress_restore_add(sb->rec.id, sb->rec.uid_slot, &sb->net);
+    else
+        sb->reattach = true;
+}
+
 static int restore_one(const struct sandbox_rec *r, void *ud)
 {
     struct sandbox *sb = sandbox_new();
@@ -781,6 +835,9 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     sb->rec.env_json = dup_or_null(r->env_json);
     sb->rec.extra_json = dup_or_null(r->extra_json);
     sb->rec.error_reason = dup_or_null(r->error_reason);
+    sb->rec.network_json = dup_or_null(r->network_json);
+    if (egress_policy_from_string(r->network_json, &sb->net) < 0)
+        log_warn("sandbox %s: unreadable network policy, treating it as none", r->id);
     atomic_store(&sb->last_activity, now_ms());
     sock_path(sb);
     if (s == SANDBOX_CREATING || s == SANDBOX_DESTROYING || s < 0) {
@@ -806,6 +863,7 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
             sb->init_pid = pid;
             sb->pidfd = pidfd;
             sb->state = SANDBOX_STARTED;
+            restore_network(sb);
             log_info("sandbox %s: still running (init pid %d)", r->id, pid);
         } else {
             if (pidfd >= 0)
@@ -905,6 +963,27 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
+/* Rebuild the egress table for the running sandboxes, then recreate lost veths. */
+static void restore_networks(void)
+{
+    struct cove_err e = {0};
+
+    if (egress_restore_commit(&e) < 0)
+        log_warn("egress: cannot rebuild the rules: %s", e.msg);
+    pthread_mutex_lock(&rt.mu);
+    for (size_t i = 0; i < rt.n; i++) {
+        struct sandbox *sb = rt.v[i];
+        if (!sb->reattach)
+            continue;
+        sb->reattach = false;
+        if (attach_network(sb, &e) < 0)
+            log_warn("sandbox %s: cannot restore its network: %s", sb->rec.id, e.msg);
+        else
+            log_info("sandbox %s: network restored", sb->rec.id);
+    }
+    pthread_mutex_unlock(&rt.mu);
+}
+
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err)
 {
     char p[600];
@@ -925,6 +1004,10 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = cgroup_init(cfg->cgroup_root, err);
     if (r < 0)
         return r;
+    r = egress_init(cfg->net_table ? cfg->net_table : "cove",
+                    cfg->net_subnet ? cfg->net_subnet : "10.77.0.0/16", st, err);
+    if (r < 0)
+        return r;
     r = seccomp_build(&rt.seccomp_fd, err);
     if (r < 0)
         return r;
@@ -934,9 +1017,11 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, err);
     if (r < 0)
         return r;
+    egress_restore_begin();
     r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, NULL);
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
+    restore_networks();
     disk_pool_sweep();
     snprintf(p, sizeof(p), "%s/run", cfg->state_dir);
     spawn_pool_start(p, cfg->init_warm, rt.init_fd, rt.seccomp_fd);

@@ -92,6 +92,8 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX session_commands_session ON session_commands(sandbox_id, session_id, "
     "started_at);",
+    /* 3: the egress policy a sandbox opted into (NULL: no network but loopback). */
+    "ALTER TABLE sandboxes ADD COLUMN network_json TEXT;",
 };
 
 static int get_version(struct store *st, int64_t *ret)

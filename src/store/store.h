@@ -74,6 +74,7 @@ struct sandbox_rec {
     char *env_json;     /* JSON object, string values */
     char *extra_json;   /* JSON object: compatibility fields (may be NULL) */
     char *error_reason; /* may be NULL */
+    char *network_json; /* egress policy (egress_policy_to_json); NULL = none */
     uint32_t cpu_milli;
     uint32_t memory_mib;
     uint32_t disk_mib;

@@ -1,0 +1,381 @@
+/* Controlled egress at run time: veths through rtnetlink (netlink.c), rules through
+ * libnftables. See egress.h for the addressing, docs/SECURITY.md for the rule set.
+ *
+ * The table, for egress subnet S:
+ *   set ifaddr   ifname . ipv4_addr             host end of each veth . its sandbox address
+ *   set allow    ipv4_addr . ipv4_addr interval sandbox address . allowed destination CIDR
+ *                                               ("all" is . 0.0.0.0/0)
+ *   set blocked  ipv4_addr interval             never reachable: 0/8, 127/8, 169.254/16
+ *                                               (cloud metadata), multicast, broadcast, S
+ *   forward (filter, priority filter - 1)       from S: anti-spoofing (ifaddr), blocked,
+ *                                               the host's own addresses, then allow, else
+ *                                               drop; to S: only replies
+ *   input                                       nothing from a sandbox reaches the host
+ *   postrouting (nat)                           masquerade S leaving the host
+ * A sandbox is therefore a handful of set elements: adding or removing one is one small
+ * netlink transaction however many sandboxes exist, and packets pay one hash or pipapo
+ * lookup, not a walk over per-sandbox rules.
+ *
+ * Invariants: the table exists before any veth does, so a veth never carries traffic the
+ * rules have not seen (and its elements come after it: until then its packets fail the
+ * anti-spoofing check and are dropped). All nft calls go through one context under one
+ * mutex. Rule text is rendered only from parsed numbers and our own interface names. */
+#include "sandbox/egress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "sandbox/netlink.h"
+#include "store/store.h"
+
+#define NFT_CMD_MAX        (4u << 20)
+#define SETTING_BUILT      "egress.table_built"
+#define SETTING_GUARD      "egress.forward_guard"
+#define SANDBOX_IF         "eth0"
+#define IF_PREFIX          "cv"
+#define SUBNET_MIN_PREFIX  8
+#define SUBNET_MAX_PREFIX  24
+
+static struct {
+    pthread_mutex_t mu;
+    struct nft_ctx *nft;
+    struct store *st;
+    char table[32];
+    uint32_t subnet;
+    unsigned prefix;
+    bool ready;  /* the table is in the kernel and current */
+    struct buf restore;
+    unsigned restore_n;
+} eg = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void ip_format(uint32_t a, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
+}
+
+static bool table_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= sizeof(eg.table))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return s[0] >= 'a' && s[0] <= 'z';
+}
+
+int egress_init(const char *table, const char *subnet, struct store *st, struct cove_err *err)
+{
+    struct egress_cidr c;
+
+    if (!table_name_valid(table))
+        return cove_err_set(err, -EINVAL,
+                            "egress table name must be 1-31 of a-z, 0-9, '_' and start with a "
+                            "letter");
+    if (egress_cidr_parse(subnet, &c, err) < 0)
+        return -EINVAL;
+    if (c.len < SUBNET_MIN_PREFIX || c.len > SUBNET_MAX_PREFIX)
+        return cove_err_set(err, -EINVAL, "egress subnet must be a /%d to /%d",
+                            SUBNET_MIN_PREFIX, SUBNET_MAX_PREFIX);
+    snprintf(eg.table, sizeof(eg.table), "%s", table);
+    eg.subnet = c.addr;
+    eg.prefix = c.len;
+    eg.st = st;
+    buf_init(&eg.restore, NFT_CMD_MAX);
+    return 0;
+}
+
+int egress_link_of(const char *id, uint32_t slot, struct egress_link *ret, struct cove_err *err)
+{
+    uint64_t size = 1ull << (32 - eg.prefix);
+
+    if (slot == 0 || slot >= COVE_MAX_NET_SLOTS || (uint64_t)slot * 4 + 4 > size)
+        return cove_err_setk(err, -ENOSPC, "NO_NETWORK_ADDRESS",
+                             "no egress address left for sandbox slot %u (subnet /%u)", slot,
+                             eg.prefix);
+    snprintf(ret->host_if, sizeof(ret->host_if), IF_PREFIX "%.13s", id);
+    ret->gateway = eg.subnet + slot * 4 + 1;
+    ret->addr = eg.subnet + slot * 4 + 2;
+    return 0;
+}
+
+/* Run commands (lock held). On failure the kernel state is unchanged: libnftables sends a
+ * buffer as one batch. */
+static int nft_run(const char *cmd, struct cove_err *err)
+{
+    if (!eg.nft) {
+        eg.nft = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!eg.nft)
+            return cove_err_set(err, -ENOMEM, "cannot create an nftables context");
+        nft_ctx_buffer_output(eg.nft);
+        nft_ctx_buffer_error(eg.nft);
+    }
+    if (nft_run_cmd_from_buffer(eg.nft, cmd) != 0) {
+        const char *e = nft_ctx_get_error_buffer(eg.nft);
+        char first[200];
+        snprintf(first, sizeof(first), "%s", e ? e : "");
+        first[strcspn(first, "\n")] = 0;
+        log_debug("egress: nft failed: %s", e ? e : "");
+        return cove_err_set(err, -EIO, "nftables: %s", first);
+    }
+    return 0;
+}
+
+static int render_table(struct buf *b, bool guard)
+{
+    char s[32], net[40];
+
+    ip_format(eg.subnet, s, sizeof(s));
+    snprintf(net, sizeof(net), "%s/%u", s, eg.prefix);
+    return buf_appendf(
+        b,
+        "add table inet %1$s\n"
+        "delete table inet %1$s\n"
+        "table inet %1$s {\n"
+        " set ifaddr { type ifname . ipv4_addr; }\n"
+        " set allow { type ipv4_addr . ipv4_addr; flags interval; }\n"
+        " set blocked { type ipv4_addr; flags interval; elements = { 0.0.0.0/8, 127.0.0.0/8,"
+        " 169.254.0.0/16, 224.0.0.0/3, %2$s } }\n"
+        " chain forward {\n"
+        "  type filter hook forward priority filter - 1; policy accept;\n"
+        "  iifname \"" IF_PREFIX "*\" meta nfproto ipv6 drop\n"
+        "  oifname \"" IF_PREFIX "*\" meta nfproto ipv6 drop\n"
+        "  ip saddr %2$s jump from_sandbox\n"
+        "  ip daddr %2$s jump to_sandbox\n"
+        "%3$s"
+        " }\n"
+        " chain from_sandbox {\n"
+        "  iifname . ip saddr != @ifaddr drop\n"
+        "  ip daddr @blocked drop\n"
+        "  fib daddr type local drop\n"
+        "  ip saddr . ip daddr @allow accept\n"
+        "  drop\n"
+        " }\n"
+        " chain to_sandbox {\n"
+        "  ct state established,related accept\n"
+        "  drop\n"
+        " }\n"
+        " chain input {\n"
+        "  type filter hook input priority filter - 1; policy accept;\n"
+        "  iifname \"" IF_PREFIX "*\" drop\n"
+        "  ip saddr %2$s drop\n"
+        " }\n"
+        " chain postrouting {\n"
+        "  type nat hook postrouting priority srcnat; policy accept;\n"
+        "  ip saddr %2$s oifname != \"" IF_PREFIX "*\" masquerade\n"
+        " }\n"
+        "}\n",
+        eg.table, net,
+        guard ? "  iifname != \"" IF_PREFIX "*\" oifname != \"" IF_PREFIX "*\" drop\n" : "");
+}
+
+/* Elements of one sandbox, for "add" or "delete". */
+static int render_elements(struct buf *b, const char *verb, const struct egress_link *l,
+                           const struct egress_policy *p)
+{
+    char a[32], c[40];
+    int r;
+
+    ip_format(l->addr, a, sizeof(a));
+    r = buf_appendf(b, "%s element inet %s ifaddr { \"%s\" . %s }\n", verb, eg.table, l->host_if,
+                    a);
+    if (r >= 0)
+        r = buf_appendf(b, "%s element inet %s allow { ", verb, eg.table);
+    if (p->mode == EGRESS_ALL && r >= 0)
+        r = buf_appendf(b, "%s . 0.0.0.0/0", a);
+    for (uint32_t i = 0; p->mode == EGRESS_ALLOW && i < p->n_cidrs && r >= 0; i++) {
+        egress_cidr_format(&p->cidrs[i], c, sizeof(c));
+        r = buf_appendf(b, "%s%s . %s", i ? ", " : "", a, c);
+    }
+    if (r >= 0)
+        r = buf_appendf(b, " }\n");
+    return r;
+}
+
+/* IPv4 forwarding is off on a fresh host. Turning it on for the host would also route
+ * traffic that has nothing to do with sandboxes, so when coved is the one that turns it
+ * on it also adds a forward rule that drops whatever does not enter or leave a sandbox
+ * veth (remembered in the store, so a restart keeps the guard). */
+static bool enable_forwarding(void)
+{
+    char cur = '1', v[8];
+    _cleanup_close_ int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDWR | O_CLOEXEC);
+
+    if (fd >= 0 && read(fd, &cur, 1) == 1 && cur == '0') {
+        if (eg.st)
+            (void)store_setting_set(eg.st, SETTING_GUARD, "1");
+        if (pwrite(fd, "1\n", 2, 0) != 2)
+            log_warn("egress: cannot enable net.ipv4.ip_forward: %m");
+        else
+            log_info("egress: enabled net.ipv4.ip_forward (forwarding is limited to sandboxes)");
+    } else if (fd < 0) {
+        log_warn("egress: cannot open net.ipv4.ip_forward: %m");
+    }
+    return eg.st && store_setting_get(eg.st, SETTING_GUARD, v, sizeof(v)) > 0 && v[0] == '1';
+}
+
+/* Build the table (lock held) followed by extra commands, in one transaction. */
+static int build_table(const char *extra, struct cove_err *err)
+{
+    _cleanup_(buf_free) struct buf b;
+    bool guard = enable_forwarding();
+    int r;
+
+    buf_init(&b, NFT_CMD_MAX);
+    r = render_table(&b, guard);
+    if (r >= 0 && extra)
+        r = buf_appendf(&b, "%s", extra);
+    if (r < 0)
+        return cove_err_set(err, r, "egress rules too large");
+    r = nft_run(b.data, err);
+    if (r < 0)
+        return r;
+    eg.ready = true;
+    if (eg.st)
+        (void)store_setting_set(eg.st, SETTING_BUILT, "1");
+    return 0;
+}
+
+static int elements_apply(const char *verb, const struct egress_link *l,
+                          const struct egress_policy *p, struct cove_err *err)
+{
+    _cleanup_(buf_free) struct buf b;
+    int r;
+
+    buf_init(&b, NFT_CMD_MAX);
+    r = render_elements(&b, verb, l, p);
+    if (r < 0)
+        return cove_err_set(err, r, "egress rules too large");
+    pthread_mutex_lock(&eg.mu);
+    r = eg.ready ? 0 : build_table(NULL, err);
+    if (r >= 0)
+        r = nft_run(b.data, err);
+    pthread_mutex_unlock(&eg.mu);
+    return r;
+}
+
+int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
+                  struct cove_err *err)
+{
+    struct egress_link l;
+    int r;
+
+    if (p->mode == EGRESS_NONE)
+        return 0;
+    r = egress_link_of(id, slot, &l, err);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&eg.mu);
+    r = eg.ready ? 0 : build_table(NULL, err);
+    pthread_mutex_unlock(&eg.mu);
+    if (r < 0)
+        return r;
+    (void)nl_link_delete(l.host_if); /* a leftover of a crash */
+    r = nl_veth_create(l.host_if, SANDBOX_IF, netns_fd);
+    if (r < 0)
+        return cove_err_errno(err, -r, "create veth %s", l.host_if);
+    r = nl_link_setup(l.host_if, l.gateway, 30, 0);
+    if (r < 0)
+        cove_err_errno(err, -r, "configure %s", l.host_if);
+    if (r >= 0) {
+        r = nl_link_setup_in(netns_fd, SANDBOX_IF, l.addr, 30, l.gateway);
+        if (r < 0)
+            cove_err_errno(err, -r, "configure the sandbox's " SANDBOX_IF);
+    }
+    if (r >= 0)
+        r = elements_apply("add", &l, p, err);
+    if (r < 0)
+        (void)nl_link_delete(l.host_if);
+    return r;
+}
+
+void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p)
+{
+    struct egress_link l;
+
+    if (p->mode == EGRESS_NONE || egress_link_of(id, slot, &l, NULL) < 0)
+        return;
+    pthread_mutex_lock(&eg.mu);
+    bool ready = eg.ready;
+    pthread_mutex_unlock(&eg.mu);
+    if (ready) {
+        /* One batch; if an element is already gone the batch fails as a whole, so retry
+         * the statements one by one. */
+        _cleanup_(buf_free) struct buf b;
+        buf_init(&b, NFT_CMD_MAX);
+        if (render_elements(&b, "delete", &l, p) >= 0) {
+            pthread_mutex_lock(&eg.mu);
+            if (nft_run(b.data, NULL) < 0) {
+                for (char *line = b.data, *nl; line && *line; line = nl) {
+                    nl = strchr(line, '\n');
+                    if (nl)
+                        *nl++ = 0;
+                    (void)nft_run(line, NULL);
+                }
+            }
+            pthread_mutex_unlock(&eg.mu);
+        }
+    }
+    int r = nl_link_delete(l.host_if);
+    if (r < 0 && r != -ENODEV)
+        log_warn("egress: cannot delete %s: %s", l.host_if, strerror(-r));
+}
+
+void egress_restore_begin(void)
+{
+    pthread_mutex_lock(&eg.mu);
+    buf_reset(&eg.restore);
+    eg.restore_n = 0;
+    pthread_mutex_unlock(&eg.mu);
+}
+
+int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p)
+{
+    struct egress_link l;
+    int r;
+
+    if (p->mode == EGRESS_NONE)
+        return 0;
+    r = egress_link_of(id, slot, &l, NULL);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&eg.mu);
+    r = render_elements(&eg.restore, "add", &l, p);
+    if (r >= 0)
+        eg.restore_n++;
+    pthread_mutex_unlock(&eg.mu);
+    return r;
+}
+
+int egress_restore_commit(struct cove_err *err)
+{
+    char v[8];
+    int r = 0;
+
+    pthread_mutex_lock(&eg.mu);
+    if (eg.restore_n > 0) {
+        r = build_table(eg.restore.data, err);
+    } else if (eg.st && store_setting_get(eg.st, SETTING_BUILT, v, sizeof(v)) > 0) {
+        /* No networked sandbox runs: drop the table an earlier run of this state left. */
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "add table inet %1$s\ndelete table inet %1$s\n", eg.table);
+        r = nft_run(cmd, err);
+        if (r >= 0)
+            (void)store_setting_set(eg.st, SETTING_BUILT, NULL);
+        eg.ready = false;
+    }
+    buf_free(&eg.restore);
+    buf_init(&eg.restore, NFT_CMD_MAX);
+    eg.restore_n = 0;
+    pthread_mutex_unlock(&eg.mu);
+    return r;
+}

@@ -1,0 +1,89 @@
+/* Controlled egress: the network access a sandbox opted into, and how coved gives it.
+ *
+ * Policy (egress-policy.c, pure): mode none (the default: only `lo`), all, or allow (a list
+ * of IPv4 CIDRs). It is parsed from the API, stored as normalised JSON, and parsed back on
+ * restore.
+ *
+ * Runtime (egress.c): a sandbox that opted in gets a veth pair while it runs: host end
+ * "cv" + 13 hex digits of its id, sandbox end "eth0". Addresses come from the daemon's
+ * egress subnet (default 10.77.0.0/16): sandbox slot s owns the /30 at subnet + 4s, the
+ * host end is .1 and the sandbox .2. One nftables table (inet, default name "cove") holds
+ * every rule; a sandbox adds set elements, never chains. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "base/limits.h"
+
+enum egress_mode {
+    EGRESS_NONE,
+    EGRESS_ALL,
+    EGRESS_ALLOW,
+    _EGRESS_MODE_MAX,
+    _EGRESS_MODE_INVALID = -22,
+};
+const char *egress_mode_to_string(enum egress_mode m);
+enum egress_mode egress_mode_from_string(const char *s);
+
+struct egress_cidr {
+    uint32_t addr; /* host byte order, host bits zero */
+    uint8_t len;
+};
+
+struct egress_policy {
+    enum egress_mode mode;
+    uint32_t n_cidrs;
+    struct egress_cidr cidrs[COVE_MAX_ALLOW_CIDRS];
+};
+
+/* "a.b.c.d/n" or "a.b.c.d" (= /32). -EINVAL with a message naming what is wrong (IPv6,
+ * host bits set, prefix out of range). */
+int egress_cidr_parse(const char *s, struct egress_cidr *ret, struct cove_err *err);
+void egress_cidr_format(const struct egress_cidr *c, char *buf, size_t cap);
+/* Add a CIDR to an allow list; a duplicate is skipped; -E2BIG past the cap. */
+int egress_policy_add(struct egress_policy *p, const char *cidr, struct cove_err *err);
+/* The native API's "network": "none" | "all" | {"mode": ..., "allow_cidrs": [...]}. */
+int egress_policy_from_api(json_t *v, struct egress_policy *ret, struct cove_err *err);
+/* Daytona's networkBlockAll (NULL, true/false) and networkAllowList (NULL or a
+ * comma-separated CIDR string). Block-all wins; a list means allow; an explicit false
+ * without a list means all; nothing means none. */
+int egress_policy_from_daytona(json_t *block_all, json_t *allow_list, struct egress_policy *ret,
+                               struct cove_err *err);
+/* Normalised JSON {"mode": ..., "allow_cidrs": [...]}; new reference. */
+json_t *egress_policy_to_json(const struct egress_policy *p);
+/* Parse what egress_policy_to_json produced (NULL or "" = none). */
+int egress_policy_from_string(const char *s, struct egress_policy *ret);
+
+/* ---- runtime (egress.c) ---- */
+
+struct store;
+
+/* Configure: the nftables table name and the egress subnet (a /16..../22 IPv4 CIDR). No
+ * kernel state is touched until a networked sandbox starts. */
+int egress_init(const char *table, const char *subnet, struct store *st, struct cove_err *err);
+
+/* A sandbox's network identity, derived from its id and slot. */
+struct egress_link {
+    char host_if[16];
+    uint32_t gateway; /* host end */
+    uint32_t addr;    /* sandbox end */
+};
+int egress_link_of(const char *id, uint32_t slot, struct egress_link *ret, struct cove_err *err);
+
+/* Give a running sandbox its network: veth, addresses, route, set elements. Undone on
+ * failure. netns_fd: the sandbox's network namespace. */
+int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
+                  struct cove_err *err);
+/* Remove the elements and the veth (safe when they are already gone). */
+void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p);
+
+/* Start-up reconciliation: rebuild the table from scratch with the elements of the
+ * sandboxes passed to egress_restore_add() between begin and commit (the running,
+ * networked ones), in one transaction, or delete a stale table when there are none. */
+void egress_restore_begin(void);
+int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p);
+int egress_restore_commit(struct cove_err *err);
