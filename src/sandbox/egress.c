@@ -167,7 +167,7 @@ static int render_table(struct buf *b, bool guard)
         " chain input {\n"
         "  type filter hook input priority filter - 1; policy accept;\n"
         "  iifname \"" IF_PREFIX "*\" drop\n"
-        "  ip saddr %2$s drop\n"
+        "  iifname != \"lo\" ip saddr %2$s drop\n"
         " }\n"
         " chain postrouting {\n"
         "  type nat hook postrouting priority srcnat; policy accept;\n"
@@ -263,6 +263,19 @@ static int elements_apply(const char *verb, const struct egress_link *l,
     return r;
 }
 
+/* The host end carries no IPv6 (no link-local address to talk to); the rules drop IPv6
+ * on sandbox veths as well. */
+static void disable_ipv6(const char *ifname)
+{
+    char p[96];
+    _cleanup_close_ int fd = -EBADF;
+
+    snprintf(p, sizeof(p), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && write(fd, "1\n", 2) != 2)
+        log_debug("egress: cannot disable IPv6 on %s: %m", ifname);
+}
+
 int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
                   struct cove_err *err)
 {
@@ -283,6 +296,7 @@ int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, 
     r = nl_veth_create(l.host_if, SANDBOX_IF, netns_fd);
     if (r < 0)
         return cove_err_errno(err, -r, "create veth %s", l.host_if);
+    disable_ipv6(l.host_if);
     r = nl_link_setup(l.host_if, l.gateway, 30, 0);
     if (r < 0)
         cove_err_errno(err, -r, "configure %s", l.host_if);

@@ -92,18 +92,6 @@ static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, const
     return nlh;
 }
 
-/* IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE = NONE } }: no link-local address, so
- * the link carries no IPv6 of its own. */
-static void put_no_ipv6(struct nlmsghdr *nlh)
-{
-    struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-    struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
-
-    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
-    mnl_attr_nest_end(nlh, in6);
-    mnl_attr_nest_end(nlh, spec);
-}
-
 int nl_veth_create(const char *host_name, const char *peer_name, int netns_fd)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -117,7 +105,6 @@ int nl_veth_create(const char *host_name, const char *peer_name, int netns_fd)
     if (strlen(host_name) >= IFNAMSIZ || strlen(peer_name) >= IFNAMSIZ)
         return -ENAMETOOLONG;
     nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, host_name);
-    put_no_ipv6(nlh);
     info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -127,7 +114,6 @@ int nl_veth_create(const char *host_name, const char *peer_name, int netns_fd)
     pifm->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
-    put_no_ipv6(nlh);
     mnl_attr_nest_end(nlh, peer);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, info);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* A veth pair: host_name in the caller's network namespace, peer_name moved into the
- * namespace netns_fd refers to. Both ends get no IPv6 link-local address. */
+ * namespace netns_fd refers to. */
 int nl_veth_create(const char *host_name, const char *peer_name, int netns_fd);
 /* Delete a link by name (deleting one end of a veth deletes both). -ENODEV if absent. */
 int nl_link_delete(const char *name);
