@@ -78,9 +78,9 @@ json_t *api_sandbox_json(struct sandbox *sb)
                   r.cpu_milli / 1000.0, "memory_mib", (json_int_t)r.memory_mib, "disk_mib",
                   (json_int_t)r.disk_mib, "pids", (json_int_t)r.pids, "auto_stop_minutes",
                   (json_int_t)r.auto_stop_min, "network", egress_mode_to_string(net.mode), "user",
-                  SANDBOX_USER, "workdir",
-                  SANDBOX_HOME, "created_at", c, "updated_at", u, "last_activity_at", a,
-                  "error_reason", r.error_reason ? json_string(r.error_reason) : json_null());
+                  SANDBOX_USER, "workdir", SANDBOX_HOME, "created_at", c, "updated_at", u,
+                  "last_activity_at", a, "error_reason",
+                  r.error_reason ? json_string(r.error_reason) : json_null());
     if (o && net.mode == EGRESS_ALLOW) {
         json_t *nj = egress_policy_to_json(&net);
         json_t *cidrs = json_object_get(nj, "allow_cidrs");

@@ -208,8 +208,7 @@ static int parse_create(json_t *body, struct sandbox_spec *spec, struct cove_err
     if ((r = refuse_unsupported(body, err)) < 0 ||
         (r = parse_snapshot(body, spec, spec->extra, err)) < 0 ||
         (r = parse_labels(body, spec, err)) < 0 || (r = parse_resources(body, spec, err)) < 0 ||
-        (r = parse_policy(body, spec->extra, err)) < 0 ||
-        (r = parse_network(body, spec, err)) < 0)
+        (r = parse_policy(body, spec->extra, err)) < 0 || (r = parse_network(body, spec, err)) < 0)
         return r;
     if ((v = member(body, "name"))) {
         if (!json_is_string(v) || sandbox_name_valid(json_string_value(v)) < 0)

@@ -38,27 +38,28 @@ static const char *arg_net_subnet = "10.77.0.0/16";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: coved [options]            run the daemon\n"
-               "       coved --check               check that this host can run sandboxes\n"
-               "       coved keys create [--name N] [--org O] [--admin]\n"
-               "       coved keys list\n"
-               "       coved keys revoke ID\n"
-               "       coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N]\n"
-               "                           [--disk-mib N]\n"
-               "options:\n"
-               "  --state DIR        state directory (default /var/lib/cove)\n"
-               "  --listen HOST:PORT TCP listener (default 127.0.0.1:3000; 'none' disables)\n"
-               "  --socket PATH      unix socket (default /run/cove/coved.sock; 'none')\n"
-               "  --cgroup-root NAME cgroup subtree name (default cove)\n"
-               "  --uid-base N       first host uid for sandbox uid ranges (default 1000000000)\n"
-               "  --init PATH        cove-init binary\n"
-               "  --disk-warm N      sandbox disks kept formatted and ready (default 4)\n"
-               "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
-               "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
-               "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
-               "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
-               "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
-               "  --debug            verbose logging\n");
+    fprintf(f,
+            "usage: coved [options]            run the daemon\n"
+            "       coved --check               check that this host can run sandboxes\n"
+            "       coved keys create [--name N] [--org O] [--admin]\n"
+            "       coved keys list\n"
+            "       coved keys revoke ID\n"
+            "       coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N]\n"
+            "                           [--disk-mib N]\n"
+            "options:\n"
+            "  --state DIR        state directory (default /var/lib/cove)\n"
+            "  --listen HOST:PORT TCP listener (default 127.0.0.1:3000; 'none' disables)\n"
+            "  --socket PATH      unix socket (default /run/cove/coved.sock; 'none')\n"
+            "  --cgroup-root NAME cgroup subtree name (default cove)\n"
+            "  --uid-base N       first host uid for sandbox uid ranges (default 1000000000)\n"
+            "  --init PATH        cove-init binary\n"
+            "  --disk-warm N      sandbox disks kept formatted and ready (default 4)\n"
+            "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
+            "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
+            "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
+            "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
+            "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
+            "  --debug            verbose logging\n");
 }
 
 static void default_init_path(char *buf, size_t cap)

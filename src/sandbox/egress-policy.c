@@ -45,13 +45,15 @@ int egress_cidr_parse(const char *s, struct egress_cidr *ret, struct cove_err *e
     a[alen] = 0;
     if (inet_pton(AF_INET, a, &in) != 1)
         return cove_err_set(err, -EINVAL, "'%.64s' is not an IPv4 address or CIDR", s);
-    if (slash && (!slash[1] || strlen(slash + 1) > 2 || parse_u32_range(slash + 1, 0, 32, &len) < 0))
+    if (slash &&
+        (!slash[1] || strlen(slash + 1) > 2 || parse_u32_range(slash + 1, 0, 32, &len) < 0))
         return cove_err_set(err, -EINVAL, "'%.64s': the prefix length must be 0-32", s);
     addr = ntohl(in.s_addr);
     mask = len ? ~0u << (32 - len) : 0;
     if (addr & ~mask)
-        return cove_err_set(err, -EINVAL, "'%.64s' has host bits set (did you mean %u.%u.%u.%u/%u?)",
-                            s, (addr & mask) >> 24, (addr & mask) >> 16 & 255,
+        return cove_err_set(err, -EINVAL,
+                            "'%.64s' has host bits set (did you mean %u.%u.%u.%u/%u?)", s,
+                            (addr & mask) >> 24, (addr & mask) >> 16 & 255,
                             (addr & mask) >> 8 & 255, addr & mask & 255, len);
     ret->addr = addr;
     ret->len = (uint8_t)len;

@@ -36,13 +36,13 @@
 #include "sandbox/netlink.h"
 #include "store/store.h"
 
-#define NFT_CMD_MAX        (4u << 20)
-#define SETTING_BUILT      "egress.table_built"
-#define SETTING_GUARD      "egress.forward_guard"
-#define SANDBOX_IF         "eth0"
-#define IF_PREFIX          "cv"
-#define SUBNET_MIN_PREFIX  8
-#define SUBNET_MAX_PREFIX  24
+#define NFT_CMD_MAX       (4u << 20)
+#define SETTING_BUILT     "egress.table_built"
+#define SETTING_GUARD     "egress.forward_guard"
+#define SANDBOX_IF        "eth0"
+#define IF_PREFIX         "cv"
+#define SUBNET_MIN_PREFIX 8
+#define SUBNET_MAX_PREFIX 24
 
 static struct {
     pthread_mutex_t mu;
@@ -51,7 +51,7 @@ static struct {
     char table[32];
     uint32_t subnet;
     unsigned prefix;
-    bool ready;  /* the table is in the kernel and current */
+    bool ready; /* the table is in the kernel and current */
     struct buf restore;
     unsigned restore_n;
 } eg = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -84,8 +84,8 @@ int egress_init(const char *table, const char *subnet, struct store *st, struct 
     if (egress_cidr_parse(subnet, &c, err) < 0)
         return -EINVAL;
     if (c.len < SUBNET_MIN_PREFIX || c.len > SUBNET_MAX_PREFIX)
-        return cove_err_set(err, -EINVAL, "egress subnet must be a /%d to /%d",
-                            SUBNET_MIN_PREFIX, SUBNET_MAX_PREFIX);
+        return cove_err_set(err, -EINVAL, "egress subnet must be a /%d to /%d", SUBNET_MIN_PREFIX,
+                            SUBNET_MAX_PREFIX);
     snprintf(eg.table, sizeof(eg.table), "%s", table);
     eg.subnet = c.addr;
     eg.prefix = c.len;

@@ -44,7 +44,7 @@
 struct sandbox {
     atomic_int refs;
     pthread_mutex_t lock;
-    struct sandbox_rec rec; /* guarded by lock */
+    struct sandbox_rec rec;   /* guarded by lock */
     struct egress_policy net; /* parsed rec.network_json; fixed at create */
     enum sandbox_state state;
     pid_t init_pid;
