@@ -78,10 +78,11 @@ def pct(v, p):
 
 
 def nft_times(text):
-    out = {"add": [], "delete": []}
-    for m in re.finditer(r"egress: nft (add|delete) element inet \S+ ifaddr\s*took (\d+) us",
-                         text):
-        out[m.group(1)].append(int(m.group(2)) / 1000.0)
+    """coved's own timing of each element transaction, by kind."""
+    out = {}
+    for m in re.finditer(r"egress: elements (add|delete)((?: ifaddr)?(?: allow)?) \S+: 0 after "
+                         r"(\d+) us", text):
+        out.setdefault(m.group(1) + m.group(2), []).append(int(m.group(3)) / 1000.0)
     return out
 
 
@@ -155,11 +156,13 @@ def main():
             v = times[variant]
             print("| %s | create+delete, network %s | %d | %.1f | %.1f | %.2f |" % (
                 phase, variant, len(v), pct(v, 50), pct(v, 90), statistics.median(v) / base))
-        for verb in ("add", "delete"):
-            v = nft[verb]
+        for kind, what in (("add ifaddr allow", "create: add ifaddr + 4 allow elements"),
+                           ("delete ifaddr", "delete: remove the ifaddr element"),
+                           ("delete allow", "delete, in the background: remove 4 allow elements")):
+            v = nft.get(kind, [])
             if v:
-                print("| %s | nft transaction: %s one sandbox's elements | %d | %.2f | %.2f | |"
-                      % (phase, verb, len(v), pct(v, 50), pct(v, 90)))
+                print("| %s | nft transaction, %s | %d | %.2f | %.2f | |"
+                      % (phase, what, len(v), pct(v, 50), pct(v, 90)))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@
 #include <nftables/libnftables.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +59,12 @@ static struct {
     bool ready; /* the table is in the kernel and current */
     struct buf restore;
     unsigned restore_n;
-} eg = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    bool slot_used[COVE_MAX_NET_SLOTS]; /* taken, or waiting for the release thread */
+    pthread_cond_t cond;
+    struct release *queue;
+    pthread_t releaser;
+    bool releaser_started, stopping;
+} eg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void ip_format(uint32_t a, char *buf, size_t cap)
 {
@@ -189,16 +195,18 @@ static int render_table(struct buf *b, bool guard)
         guard ? "  iifname != \"" IF_PREFIX "*\" oifname != \"" IF_PREFIX "*\" drop\n" : "");
 }
 
-/* Elements of one sandbox, for "add" or "delete". */
-static int render_elements(struct buf *b, const char *verb, const struct egress_link *l,
-                           const struct egress_policy *p)
+/* Text form of a sandbox's elements (for the bulk rebuild): its ifaddr element when with_if
+ * is non-NULL (it runs), and its allow elements. */
+static int render_elements(struct buf *b, const char *verb, const struct egress_link *with_if,
+                           const struct egress_link *l, const struct egress_policy *p)
 {
     char a[32], c[40];
-    int r;
+    int r = 0;
 
     ip_format(l->addr, a, sizeof(a));
-    r = buf_appendf(b, "%s element inet %s ifaddr { \"%s\" . %s }\n", verb, eg.table, l->host_if,
-                    a);
+    if (with_if)
+        r = buf_appendf(b, "%s element inet %s ifaddr { \"%s\" . %s }\n", verb, eg.table,
+                        l->host_if, a);
     if (r >= 0)
         r = buf_appendf(b, "%s element inet %s allow { ", verb, eg.table);
     if (p->mode == EGRESS_ALL && r >= 0)
@@ -284,13 +292,18 @@ static size_t wire_elements(const struct egress_link *l, const struct egress_pol
     return n;
 }
 
-/* Add or delete a sandbox's elements in one transaction (the table must exist). */
-static int elements_apply(bool add, const struct egress_link *l, const struct egress_policy *p,
-                          struct cove_err *err)
+#define ELEM_IFADDR 1
+#define ELEM_ALLOW  2
+
+/* Add or delete some of a sandbox's elements in one transaction (the table must exist). */
+static int elements_apply(bool add, unsigned which, const struct egress_link *l,
+                          const struct egress_policy *p, struct cove_err *err)
 {
     struct nft_elem ifaddr, allow[COVE_MAX_ALLOW_CIDRS];
     size_t n = wire_elements(l, p, &ifaddr, allow);
-    struct nft_elem_op ops[] = {{"ifaddr", &ifaddr, 1}, {"allow", allow, n}};
+    struct nft_elem_op ops[] = {{"ifaddr", &ifaddr, which & ELEM_IFADDR ? 1 : 0},
+                                {"allow", allow, which & ELEM_ALLOW ? n : 0}};
+    struct timespec t0, t1;
     int r;
 
     pthread_mutex_lock(&eg.mu);
@@ -298,10 +311,16 @@ static int elements_apply(bool add, const struct egress_link *l, const struct eg
     pthread_mutex_unlock(&eg.mu);
     if (r < 0)
         return r;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     r = nft_elems_apply(eg.table, add, ops, ELEMENTSOF(ops));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* bench/egress.py reads these lines (coved --debug). */
+    log_debug("egress: elements %s%s%s %s: %d after %ld us", add ? "add" : "delete",
+              which & ELEM_IFADDR ? " ifaddr" : "", which & ELEM_ALLOW ? " allow" : "", l->host_if,
+              r, (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
     if (r < 0 && !add) {
         /* Something is already gone (a half-done attach): delete what is left one by one. */
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < ops[1].n; i++)
             (void)nft_elems_apply(eg.table, false, &(struct nft_elem_op){"allow", &allow[i], 1}, 1);
         (void)nft_elems_apply(eg.table, false, &ops[0], 1);
     }
@@ -309,6 +328,116 @@ static int elements_apply(bool add, const struct egress_link *l, const struct eg
         return cove_err_errno(err, -r, "%s the egress rules of %s", add ? "add" : "delete",
                               l->host_if);
     return 0;
+}
+
+/* ---- slots ---- */
+
+static uint32_t slot_capacity(void)
+{
+    uint64_t n = (1ull << (32 - eg.prefix)) / 4;
+    return n < COVE_MAX_NET_SLOTS ? (uint32_t)n : COVE_MAX_NET_SLOTS;
+}
+
+int egress_slot_alloc(uint32_t *ret, struct cove_err *err)
+{
+    uint32_t cap = slot_capacity();
+
+    pthread_mutex_lock(&eg.mu);
+    for (uint32_t s = 1; s < cap; s++) {
+        if (!eg.slot_used[s]) {
+            eg.slot_used[s] = true;
+            pthread_mutex_unlock(&eg.mu);
+            *ret = s;
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&eg.mu);
+    return cove_err_setk(err, -ENOSPC, "NO_NETWORK_ADDRESS",
+                         "all %u egress addresses are in use (or still being released)", cap - 1);
+}
+
+void egress_slot_claim(uint32_t slot)
+{
+    pthread_mutex_lock(&eg.mu);
+    if (slot < COVE_MAX_NET_SLOTS)
+        eg.slot_used[slot] = true;
+    pthread_mutex_unlock(&eg.mu);
+}
+
+/* ---- the release queue ----
+ * Deleting an element from the allow set (a pipapo set: concatenated intervals) costs the
+ * kernel time that grows with the set: ~20 ms per element with 4,000 elements. So a
+ * deleted sandbox's allow elements are removed by this thread, off the request path. They
+ * are inert meanwhile: without its ifaddr element (removed at once, a hash set) no packet
+ * from that address passes the anti-spoofing rule, and the address (slot) is reused only
+ * after its elements are gone. */
+
+struct release {
+    struct release *next;
+    struct egress_link link;
+    struct egress_policy policy;
+    uint32_t slot;
+};
+
+static void *releaser_main(void *arg)
+{
+    pthread_mutex_lock(&eg.mu);
+    while (!eg.stopping) {
+        struct release *r = eg.queue;
+        if (!r) {
+            pthread_cond_wait(&eg.cond, &eg.mu);
+            continue;
+        }
+        eg.queue = r->next;
+        bool ready = eg.ready;
+        pthread_mutex_unlock(&eg.mu);
+        if (ready)
+            (void)elements_apply(false, ELEM_ALLOW, &r->link, &r->policy, NULL);
+        pthread_mutex_lock(&eg.mu);
+        eg.slot_used[r->slot] = false;
+        free(r);
+    }
+    pthread_mutex_unlock(&eg.mu);
+    return NULL;
+}
+
+void egress_release(const char *id, uint32_t slot, const struct egress_policy *p)
+{
+    struct release *r;
+
+    if (p->mode == EGRESS_NONE || slot == 0 || slot >= COVE_MAX_NET_SLOTS)
+        return;
+    r = calloc(1, sizeof(*r));
+    if (!r || egress_link_of(id, slot, &r->link, NULL) < 0) {
+        free(r); /* the slot stays taken until a restart rebuilds the table: fail closed */
+        return;
+    }
+    r->policy = *p;
+    r->slot = slot;
+    pthread_mutex_lock(&eg.mu);
+    if (!eg.releaser_started && !eg.stopping &&
+        pthread_create(&eg.releaser, NULL, releaser_main, NULL) == 0)
+        eg.releaser_started = true;
+    r->next = eg.queue;
+    eg.queue = r;
+    pthread_cond_signal(&eg.cond);
+    pthread_mutex_unlock(&eg.mu);
+}
+
+void egress_shutdown(void)
+{
+    pthread_mutex_lock(&eg.mu);
+    eg.stopping = true;
+    pthread_cond_signal(&eg.cond);
+    pthread_mutex_unlock(&eg.mu);
+    if (eg.releaser_started)
+        pthread_join(eg.releaser, NULL);
+    /* What is still queued is rebuilt away by the next start (egress_restore_commit). */
+    while (eg.queue) {
+        struct release *r = eg.queue;
+        eg.queue = r->next;
+        free(r);
+    }
 }
 
 /* The host end carries no IPv6 (no link-local address to talk to); the rules drop IPv6
@@ -354,7 +483,7 @@ int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, 
             cove_err_errno(err, -r, "configure the sandbox's " SANDBOX_IF);
     }
     if (r >= 0)
-        r = elements_apply(true, &l, p, err);
+        r = elements_apply(true, ELEM_IFADDR | ELEM_ALLOW, &l, p, err);
     if (r < 0)
         (void)nl_link_delete(l.host_if);
     return r;
@@ -372,7 +501,7 @@ void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p)
     ready = eg.ready;
     pthread_mutex_unlock(&eg.mu);
     if (ready)
-        (void)elements_apply(false, &l, p, NULL);
+        (void)elements_apply(false, ELEM_IFADDR, &l, p, NULL);
     r = nl_link_delete(l.host_if);
     if (r < 0 && r != -ENODEV)
         log_warn("egress: cannot delete %s: %s", l.host_if, strerror(-r));
@@ -386,7 +515,7 @@ void egress_restore_begin(void)
     pthread_mutex_unlock(&eg.mu);
 }
 
-int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p)
+int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p, bool running)
 {
     struct egress_link l;
     int r;
@@ -396,8 +525,9 @@ int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy
     r = egress_link_of(id, slot, &l, NULL);
     if (r < 0)
         return r;
+    egress_slot_claim(slot);
     pthread_mutex_lock(&eg.mu);
-    r = render_elements(&eg.restore, "add", &l, p);
+    r = render_elements(&eg.restore, "add", running ? &l : NULL, &l, p);
     if (r >= 0)
         eg.restore_n++;
     pthread_mutex_unlock(&eg.mu);
@@ -413,7 +543,7 @@ int egress_restore_commit(struct cove_err *err)
     if (eg.restore_n > 0) {
         r = build_table(eg.restore.data, err);
     } else if (eg.st && store_setting_get(eg.st, SETTING_BUILT, v, sizeof(v)) > 0) {
-        /* No networked sandbox runs: drop the table an earlier run of this state left. */
+        /* No sandbox has network: drop the table an earlier run of this state left. */
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "add table inet %1$s\ndelete table inet %1$s\n", eg.table);
         r = nft_run(cmd, err);

@@ -74,16 +74,28 @@ struct egress_link {
 };
 int egress_link_of(const char *id, uint32_t slot, struct egress_link *ret, struct cove_err *err);
 
+/* Egress addresses (slots) are allocated here, stored with the sandbox, and claimed
+ * again on restore. A slot returns to the pool only after its elements are gone. */
+int egress_slot_alloc(uint32_t *ret, struct cove_err *err);
+void egress_slot_claim(uint32_t slot);
+
 /* Give a running sandbox its network: veth, addresses, route, set elements. Undone on
  * failure. netns_fd: the sandbox's network namespace. */
 int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
                   struct cove_err *err);
-/* Remove the elements and the veth (safe when they are already gone). */
+/* The sandbox stops: remove its ifaddr element (from then on nothing from its address
+ * passes) and its veth. Its allow elements stay for the next start. Safe when already gone. */
 void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p);
+/* The sandbox is deleted (after egress_detach): its allow elements are removed in the
+ * background and then its slot is freed. */
+void egress_release(const char *id, uint32_t slot, const struct egress_policy *p);
+/* Stop the background thread (daemon exit). */
+void egress_shutdown(void);
 
-/* Start-up reconciliation: rebuild the table from scratch with the elements of the
- * sandboxes passed to egress_restore_add() between begin and commit (the running,
- * networked ones), in one transaction, or delete a stale table when there are none. */
+/* Start-up reconciliation: rebuild the table from scratch, in one transaction, with the
+ * elements of the sandboxes passed to egress_restore_add() between begin and commit (every
+ * sandbox with network; running says whether it has a veth now), or delete a stale table
+ * when there are none. restore_add also claims the slot. */
 void egress_restore_begin(void);
-int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p);
+int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p, bool running);
 int egress_restore_commit(struct cove_err *err);

@@ -394,7 +394,7 @@ static int attach_network(struct sandbox *sb, struct cove_err *err)
     ns = open(p, O_RDONLY | O_CLOEXEC);
     if (ns < 0)
         return cove_err_errno(err, errno, "open the network namespace of sandbox %s", sb->rec.id);
-    return egress_attach(sb->rec.id, sb->rec.uid_slot, &sb->net, ns, err);
+    return egress_attach(sb->rec.id, sb->rec.net_slot, &sb->net, ns, err);
 }
 
 static int start_live(struct sandbox *sb, struct cove_err *err)
@@ -437,7 +437,7 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
 static void stop_live(struct sandbox *sb)
 {
     /* Rules and veth go first, while init still holds the namespace. */
-    egress_detach(sb->rec.id, sb->rec.uid_slot, &sb->net);
+    egress_detach(sb->rec.id, sb->rec.net_slot, &sb->net);
     if (sb->pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
         struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
@@ -508,6 +508,11 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
             sandbox_unref(sb);
             return cove_err_set(err, -ENOMEM, "out of memory");
         }
+        r = egress_slot_alloc(&sb->rec.net_slot, err);
+        if (r < 0) {
+            sandbox_unref(sb);
+            return r;
+        }
     }
     sb->rec.created_at = sb->rec.updated_at = sb->rec.last_activity = now_ms();
     sb->state = SANDBOX_CREATING;
@@ -558,6 +563,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
         r = start_live(sb, err);
     if (r < 0) {
         pthread_mutex_unlock(&sb->lock);
+        egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
         if (sb->rec.disk_slot >= 0)
             disk_release(sb->rec.disk_slot);
         store_sandbox_delete(rt.st, sb->rec.id);
@@ -577,6 +583,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
 
 fail_locked:
     pthread_mutex_unlock(&rt.create_mu);
+    egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
     sandbox_unref(sb);
     return r;
 }
@@ -632,6 +639,7 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
     }
     set_state(sb, SANDBOX_DESTROYING, NULL);
     stop_live(sb);
+    egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
     if (sb->rec.disk_slot >= 0)
         disk_release(sb->rec.disk_slot);
     sb->rec.disk_slot = -1;
@@ -807,19 +815,21 @@ static pid_t probe_init(const char *sock)
     return cred.pid;
 }
 
-/* A sandbox that kept running while coved was down: its veth is still there, so its
- * elements go into the rebuilt table; a veth lost to a crash is recreated after the table
- * is rebuilt (sandbox_runtime_init). */
+/* Every sandbox with network has its allow elements in the rebuilt table; one that kept
+ * running while coved was down still has its veth, so its ifaddr element goes in too; a
+ * veth lost to a crash is recreated after the rebuild (restore_networks). */
 static void restore_network(struct sandbox *sb)
 {
     struct egress_link l;
+    bool up = false;
 
-    if (sb->net.mode == EGRESS_NONE || egress_link_of(sb->rec.id, sb->rec.uid_slot, &l, NULL) < 0)
+    if (sb->net.mode == EGRESS_NONE || egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) < 0)
         return;
-    if (nl_link_exists(l.host_if) == 1)
-        (void)egress_restore_add(sb->rec.id, sb->rec.uid_slot, &sb->net);
-    else
-        sb->reattach = true;
+    if (sb->state == SANDBOX_STARTED) {
+        up = nl_link_exists(l.host_if) == 1;
+        sb->reattach = !up;
+    }
+    (void)egress_restore_add(sb->rec.id, sb->rec.net_slot, &sb->net, up);
 }
 
 static int restore_one(const struct sandbox_rec *r, void *ud)
@@ -863,7 +873,6 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
             sb->init_pid = pid;
             sb->pidfd = pidfd;
             sb->state = SANDBOX_STARTED;
-            restore_network(sb);
             log_info("sandbox %s: still running (init pid %d)", r->id, pid);
         } else {
             if (pidfd >= 0)
@@ -876,6 +885,7 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     } else {
         sb->state = s;
     }
+    restore_network(sb);
     int k = registry_add(sb);
     sandbox_unref(sb);
     return k;
@@ -1035,6 +1045,7 @@ void sandbox_runtime_shutdown(void)
     pthread_join(rt.reaper, NULL);
     spawn_pool_stop();
     disk_pool_stop();
+    egress_shutdown();
 }
 
 void sandbox_runtime_counts(struct runtime_counts *ret)
