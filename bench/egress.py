@@ -10,9 +10,10 @@ that they see the same machine:
 
   create+delete   POST /v1/sandboxes then DELETE, for "network": "none" (the baseline) and
                   "network": {"mode": "allow", "allow_cidrs": [4 CIDRs]} (a veth, addresses,
-                  a route and 5 set elements at create; all removed at delete);
-  rules           coved's own timing of the nftables transaction that adds a sandbox's
-                  elements and of the one that removes them, read from its log;
+                  a route and 5 set elements at create; at delete the veth goes with the
+                  sandbox's namespace and the elements are removed in the background);
+  rules           coved's own timing of the nf_tables transaction that adds a sandbox's
+                  elements and of the background one that removes them, from its log;
 
 first with an empty table, then again after --fill sandboxes' worth of elements (one
 ifaddr element and 4 allow intervals each, the same shape as a real sandbox's) were
@@ -157,8 +158,8 @@ def main():
             print("| %s | create+delete, network %s | %d | %.1f | %.1f | %.2f |" % (
                 phase, variant, len(v), pct(v, 50), pct(v, 90), statistics.median(v) / base))
         for kind, what in (("add ifaddr allow", "create: add ifaddr + 4 allow elements"),
-                           ("delete ifaddr", "delete: remove the ifaddr element"),
-                           ("delete allow", "delete, in the background: remove 4 allow elements")):
+                           ("delete ifaddr allow",
+                            "after delete, in the background: remove all 5")):
             v = nft.get(kind, [])
             if v:
                 print("| %s | nft transaction, %s | %d | %.2f | %.2f | |"

@@ -365,12 +365,14 @@ void egress_slot_claim(uint32_t slot)
 }
 
 /* ---- the release queue ----
- * Deleting an element from the allow set (a pipapo set: concatenated intervals) costs the
- * kernel time that grows with the set: ~20 ms per element with 4,000 elements. So a
- * deleted sandbox's allow elements are removed by this thread, off the request path. They
- * are inert meanwhile: without its ifaddr element (removed at once, a hash set) no packet
- * from that address passes the anti-spoofing rule, and the address (slot) is reused only
- * after its elements are gone. */
+ * A deleted sandbox's elements and (if it still exists) its veth are removed by this
+ * thread, off the request path: deleting an element from the allow set (a pipapo set of
+ * concatenated intervals) costs the kernel time that grows with the set (~20 ms per
+ * element with 4,000 elements), and removing anything from a set or a veth waits for an RCU
+ * grace period. Nothing is exposed meanwhile: the sandbox's init is dead, so no process is
+ * left to send from its namespace, and its veth goes with the namespace; the interface
+ * name in its ifaddr element is derived from its id, so no other sandbox's traffic can
+ * match it; and its address (slot) is reused only after its elements are gone. */
 
 struct release {
     struct release *next;
@@ -392,7 +394,11 @@ static void *releaser_main(void *arg)
         bool ready = eg.ready;
         pthread_mutex_unlock(&eg.mu);
         if (ready)
-            (void)elements_apply(false, ELEM_ALLOW, &r->link, &r->policy, NULL);
+            (void)elements_apply(false, ELEM_IFADDR | ELEM_ALLOW, &r->link, &r->policy, NULL);
+        /* Normally gone with the sandbox's namespace already. */
+        int k = nl_link_delete(r->link.host_if);
+        if (k < 0 && k != -ENODEV)
+            log_warn("egress: cannot delete %s: %s", r->link.host_if, strerror(-k));
         pthread_mutex_lock(&eg.mu);
         eg.slot_used[r->slot] = false;
         free(r);
@@ -487,24 +493,6 @@ int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, 
     if (r < 0)
         (void)nl_link_delete(l.host_if);
     return r;
-}
-
-void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p)
-{
-    struct egress_link l;
-    bool ready;
-    int r;
-
-    if (p->mode == EGRESS_NONE || egress_link_of(id, slot, &l, NULL) < 0)
-        return;
-    pthread_mutex_lock(&eg.mu);
-    ready = eg.ready;
-    pthread_mutex_unlock(&eg.mu);
-    if (ready)
-        (void)elements_apply(false, ELEM_IFADDR, &l, p, NULL);
-    r = nl_link_delete(l.host_if);
-    if (r < 0 && r != -ENODEV)
-        log_warn("egress: cannot delete %s: %s", l.host_if, strerror(-r));
 }
 
 void egress_restore_begin(void)

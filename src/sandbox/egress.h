@@ -83,11 +83,10 @@ void egress_slot_claim(uint32_t slot);
  * failure. netns_fd: the sandbox's network namespace. */
 int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
                   struct cove_err *err);
-/* The sandbox stops: remove its ifaddr element (from then on nothing from its address
- * passes) and its veth. Its allow elements stay for the next start. Safe when already gone. */
-void egress_detach(const char *id, uint32_t slot, const struct egress_policy *p);
-/* The sandbox is deleted (after egress_detach): its allow elements are removed in the
- * background and then its slot is freed. */
+/* Nothing is needed when a sandbox stops: its veth dies with its network namespace, and
+ * its elements stay (inert) for the next start. */
+/* The sandbox is deleted: its elements and any leftover veth are removed in the
+ * background, then its slot is freed. */
 void egress_release(const char *id, uint32_t slot, const struct egress_policy *p);
 /* Stop the background thread (daemon exit). */
 void egress_shutdown(void);

@@ -436,8 +436,8 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
 /* Kill init (the kernel then kills the whole PID namespace), reap it, drop cgroups. */
 static void stop_live(struct sandbox *sb)
 {
-    /* Rules and veth go first, while init still holds the namespace. */
-    egress_detach(sb->rec.id, sb->rec.net_slot, &sb->net);
+    /* A sandbox's veth dies with its network namespace, that is with init (and then no
+     * process is left to send anything); its set elements stay until delete. */
     if (sb->pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
         struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
