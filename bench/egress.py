@@ -1,24 +1,21 @@
 #!/usr/bin/python3
 """bench/egress.py: what network access costs a sandbox, against no network, in one run.
 
-    sudo bench/egress.py [-n 20] [-r 3] [--fill 1000] [--build build]
+    sudo bench/egress.py [-n 20] [-r 3] [--sizes 0,250,1000] [--build build]
 
-Starts a private coved from the build directory (temporary state under /var/tmp, its own
-cgroup root, uid range, nftables table and egress subnet, --debug so that it logs the time
-of every nftables transaction), then measures, interleaving the variants round by round so
-that they see the same machine:
-
-  create+delete   POST /v1/sandboxes then DELETE, for "network": "none" (the baseline) and
-                  "network": {"mode": "allow", "allow_cidrs": [4 CIDRs]} (a veth, addresses,
-                  a route and 5 set elements at create; at delete the veth goes with the
-                  sandbox's namespace and the elements are removed in the background);
-  rules           coved's own timing of the nf_tables transaction that adds a sandbox's
-                  elements and of the background one that removes them, from its log;
-
-first with an empty table, then again after --fill sandboxes' worth of elements (one
-ifaddr element and 4 allow intervals each, the same shape as a real sandbox's) were
-loaded into the table. Every address is in the private egress subnet; no packet is sent.
-Prints a Markdown table (p50, p90, ms) and the ratios.
+1. Starts a private coved from the build directory (temporary state under /var/tmp, its own
+   cgroup root, uid range, nftables table and egress subnet, --debug so that it logs the
+   time of its nf_tables work) and measures create+delete through the API (POST then
+   DELETE over the Unix socket), interleaving round by round:
+     off   "network": "none" (the baseline: the namespace keeps only lo);
+     on    "network": {"mode": "allow", "allow_cidrs": [4 CIDRs]}: a veth, addresses, a
+           route and 5 set elements at create; at delete the veth goes with the sandbox's
+           namespace and its elements with the next background rebuild of the table.
+   It also reports coved's own timing of each element transaction and of each rebuild.
+2. Runs bench/egress-rules.c (libcove_core, no daemon) in its own table and subnet: the
+   time to rebuild the table with N sandboxes registered (start-up, and each background
+   collection after deletes) and to attach one more sandbox with N present.
+Every address is in a private egress subnet and no packet is sent. Prints Markdown.
 """
 import argparse
 import http.client
@@ -79,45 +76,43 @@ def pct(v, p):
 
 
 def nft_times(text):
-    """coved's own timing of each element transaction, by kind."""
-    out = {}
-    for m in re.finditer(r"egress: elements (add|delete)((?: ifaddr)?(?: allow)?) \S+: 0 after "
-                         r"(\d+) us", text):
-        out.setdefault(m.group(1) + m.group(2), []).append(int(m.group(3)) / 1000.0)
-    return out
+    """coved's own timings: element adds (ms) and collections (ms, sandboxes)."""
+    adds = [int(m.group(1)) / 1000.0
+            for m in re.finditer(r"egress: elements add \S+: 0 after (\d+) us", text)]
+    colls = [(int(m.group(2)) / 1000.0, int(m.group(1)))
+             for m in re.finditer(r"egress: collected (\d+) deleted sandboxes in (\d+) us", text)]
+    return adds, colls
 
 
-def fill(table, subnet, count):
-    base = subnet.split("/")[0].split(".")
-    first = (int(base[0]) << 24) | (int(base[1]) << 16)
-    lines = []
-    for i in range(count):
-        a = first + (2000 + i) * 4 + 2
-        ip = "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
-        lines.append('add element inet %s ifaddr { "cvfill%09d" . %s }' % (table, i, ip))
-        lines.append("add element inet %s allow { %s }" % (
-            table, ", ".join("%s . %s" % (ip, c) for c in CIDRS)))
-    subprocess.run(["nft", "-f", "-"], input="\n".join(lines) + "\n", text=True, check=True,
-                   timeout=300)
-
-
-def count_elements(table):
-    out = subprocess.run(["nft", "-j", "list", "set", "inet", table, "allow"],
-                         capture_output=True, text=True, timeout=120).stdout
-    for item in json.loads(out)["nftables"]:
-        if "set" in item:
-            return len(item["set"].get("elem", []))
-    return 0
+def rules_bench(build, sizes, rounds):
+    exe = os.path.join(build, "bench", "egress-rules")
+    subprocess.run(["ninja", "-C", build, "bench/egress-rules"], check=True,
+                   stdout=subprocess.DEVNULL)
+    pid = os.getpid()
+    table = "cove_rules_%d" % pid
+    subnet = "10.%d.0.0/16" % (160 + pid % 20)
+    try:
+        out = subprocess.run([exe, table, subnet, str(rounds)] + [str(n) for n in sizes],
+                             capture_output=True, text=True, timeout=1800, check=True).stdout
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", table], capture_output=True)
+    rows = []
+    for line in out.splitlines():
+        kv = dict(x.split("=", 1) for x in line.split())
+        rows.append(kv)
+    return rows
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20, help="cycles per variant per round")
     ap.add_argument("-r", type=int, default=3, help="rounds")
-    ap.add_argument("--fill", type=int, default=1000, help="sandboxes' worth of elements")
+    ap.add_argument("--sizes", default="0,250,1000", help="sandboxes in the table (rules)")
+    ap.add_argument("--rules-rounds", type=int, default=10)
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     a = ap.parse_args()
-    os.environ["COVE_BUILD"] = os.path.abspath(a.build)
+    build = os.path.abspath(a.build)
+    os.environ["COVE_BUILD"] = build
     pid = os.getpid()
     table = "cove_bench_%d" % pid
     subnet = "10.%d.0.0/16" % (120 + pid % 40)
@@ -126,44 +121,51 @@ def main():
     d = Daemon("bench-egress", slot=13,
                extra_args=["--net-table", table, "--net-subnet", subnet, "--debug"])
     d.start()
-    rows = {}
     try:
         conn = Unix(d.socket)
-        for phase in ("empty table", "%d sandboxes in the table" % a.fill):
-            if phase != "empty table":
-                fill(table, subnet, a.fill)
-                print("table holds %d allow elements" % count_elements(table), file=sys.stderr)
-            times = {"off": [], "on": []}
-            off0 = d.log_size()
-            for r in range(a.r):
-                for variant in ("off", "on"):
-                    net = {"mode": "allow", "allow_cidrs": CIDRS} if variant == "on" else None
-                    for _ in range(a.n):
-                        times[variant].append(cycle(conn, d.key, net))
-                print("%s: round %d done" % (phase, r + 1), file=sys.stderr)
-            rows[phase] = (times, nft_times(d.log_since(off0, limit=1 << 30)))
+        times = {"off": [], "on": []}
+        off0 = d.log_size()
+        for r in range(a.r):
+            for variant in ("off", "on"):
+                net = {"mode": "allow", "allow_cidrs": CIDRS} if variant == "on" else None
+                for _ in range(a.n):
+                    times[variant].append(cycle(conn, d.key, net))
+            print("round %d done" % (r + 1), file=sys.stderr)
+        time.sleep(3)  # let the last background rebuild run (it waits for 1 s of quiet)
+        adds, colls = nft_times(d.log_since(off0, limit=1 << 30))
     finally:
         d.stop()
         d.cleanup()
         subprocess.run(["nft", "delete", "table", "inet", table], capture_output=True)
+    try:
+        rules = rules_bench(build, [int(x) for x in a.sizes.split(",")], a.rules_rounds)
+    finally:
         with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
             f.write(forward_before + "\n")
 
-    print("| table | variant | n | p50 ms | p90 ms | p50 ratio to off |")
+    print("| measured | n | p50 ms | p90 ms | p50 ratio to off |")
+    print("|---|---|---|---|---|")
+    base = statistics.median(times["off"])
+    for variant in ("off", "on"):
+        v = times[variant]
+        print("| create+delete, network %s | %d | %.1f | %.1f | %.2f |" % (
+            variant, len(v), pct(v, 50), pct(v, 90), statistics.median(v) / base))
+    if adds:
+        print("| in coved: add a sandbox's 5 elements (one nf_tables batch) | %d | %.2f | %.2f | |"
+              % (len(adds), pct(adds, 50), pct(adds, 90)))
+    if colls:
+        ms = [c[0] for c in colls]
+        print("| in coved: background rebuild (%d deleted sandboxes collected by %d) | %d | "
+              "%.1f | %.1f | |" % (sum(c[1] for c in colls), len(ms), len(ms), pct(ms, 50),
+                                   pct(ms, 90)))
+    print()
+    print("| sandboxes in the table | rounds | rebuild p50 ms | rebuild p90 ms | "
+          "attach p50 ms | attach p90 ms |")
     print("|---|---|---|---|---|---|")
-    for phase, (times, nft) in rows.items():
-        base = statistics.median(times["off"])
-        for variant in ("off", "on"):
-            v = times[variant]
-            print("| %s | create+delete, network %s | %d | %.1f | %.1f | %.2f |" % (
-                phase, variant, len(v), pct(v, 50), pct(v, 90), statistics.median(v) / base))
-        for kind, what in (("add ifaddr allow", "create: add ifaddr + 4 allow elements"),
-                           ("delete ifaddr allow",
-                            "after delete, in the background: remove all 5")):
-            v = nft.get(kind, [])
-            if v:
-                print("| %s | nft transaction, %s | %d | %.2f | %.2f | |"
-                      % (phase, what, len(v), pct(v, 50), pct(v, 90)))
+    for kv in rules:
+        print("| %s | %s | %s | %s | %s | %s |" % (
+            kv["sandboxes"], kv["rounds"], kv["rebuild_p50"], kv["rebuild_p90"],
+            kv["attach_p50"], kv["attach_p90"]))
 
 
 if __name__ == "__main__":

@@ -74,27 +74,25 @@ struct egress_link {
 };
 int egress_link_of(const char *id, uint32_t slot, struct egress_link *ret, struct cove_err *err);
 
-/* Egress addresses (slots) are allocated here, stored with the sandbox, and claimed
- * again on restore. A slot returns to the pool only after its elements are gone. */
-int egress_slot_alloc(uint32_t *ret, struct cove_err *err);
-void egress_slot_claim(uint32_t slot);
+/* Egress addresses (slots): allocated at create, which registers the sandbox's policy
+ * (its elements are in the table from then on, inert until a veth of its name exists),
+ * stored with the sandbox, and registered again on restore. */
+int egress_slot_alloc(const char *id, const struct egress_policy *p, uint32_t *ret,
+                      struct cove_err *err);
 
 /* Give a running sandbox its network: veth, addresses, route, set elements. Undone on
- * failure. netns_fd: the sandbox's network namespace. */
+ * failure. netns_fd: the sandbox's network namespace. Nothing is needed when it stops: its
+ * veth dies with its network namespace, and its elements wait, inert, for the next start. */
 int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, int netns_fd,
                   struct cove_err *err);
-/* Nothing is needed when a sandbox stops: its veth dies with its network namespace, and
- * its elements stay (inert) for the next start. */
-/* The sandbox is deleted: its elements and any leftover veth are removed in the
- * background, then its slot is freed. */
-void egress_release(const char *id, uint32_t slot, const struct egress_policy *p);
-/* Stop the background thread (daemon exit). */
+/* The sandbox is deleted (its init is dead): its elements and any leftover veth are removed
+ * in the background, then its slot is freed. */
+void egress_release(uint32_t slot);
+/* Stop the background collector (daemon exit). */
 void egress_shutdown(void);
 
-/* Start-up reconciliation: rebuild the table from scratch, in one transaction, with the
- * elements of the sandboxes passed to egress_restore_add() between begin and commit (every
- * sandbox with network; running says whether it has a veth now), or delete a stale table
- * when there are none. restore_add also claims the slot. */
-void egress_restore_begin(void);
-int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p, bool running);
+/* Start-up reconciliation: register each sandbox with network (any state), then commit:
+ * the table is rebuilt from scratch with exactly their elements in one transaction, or a
+ * table an earlier run left is deleted when there are none. */
+int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p);
 int egress_restore_commit(struct cove_err *err);

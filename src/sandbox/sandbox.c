@@ -508,7 +508,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
             sandbox_unref(sb);
             return cove_err_set(err, -ENOMEM, "out of memory");
         }
-        r = egress_slot_alloc(&sb->rec.net_slot, err);
+        r = egress_slot_alloc(sb->rec.id, &sb->net, &sb->rec.net_slot, err);
         if (r < 0) {
             sandbox_unref(sb);
             return r;
@@ -563,7 +563,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
         r = start_live(sb, err);
     if (r < 0) {
         pthread_mutex_unlock(&sb->lock);
-        egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
+        egress_release(sb->rec.net_slot);
         if (sb->rec.disk_slot >= 0)
             disk_release(sb->rec.disk_slot);
         store_sandbox_delete(rt.st, sb->rec.id);
@@ -583,7 +583,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
 
 fail_locked:
     pthread_mutex_unlock(&rt.create_mu);
-    egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
+    egress_release(sb->rec.net_slot);
     sandbox_unref(sb);
     return r;
 }
@@ -639,7 +639,7 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
     }
     set_state(sb, SANDBOX_DESTROYING, NULL);
     stop_live(sb);
-    egress_release(sb->rec.id, sb->rec.net_slot, &sb->net);
+    egress_release(sb->rec.net_slot);
     if (sb->rec.disk_slot >= 0)
         disk_release(sb->rec.disk_slot);
     sb->rec.disk_slot = -1;
@@ -815,21 +815,23 @@ static pid_t probe_init(const char *sock)
     return cred.pid;
 }
 
-/* Every sandbox with network has its allow elements in the rebuilt table; one that kept
- * running while coved was down still has its veth, so its ifaddr element goes in too; a
- * veth lost to a crash is recreated after the rebuild (restore_networks). */
+/* Every sandbox with network is registered for the rebuilt table; one that kept running
+ * while coved was down but lost its veth (a crash mid-way) gets it back after the rebuild
+ * (restore_networks). */
 static void restore_network(struct sandbox *sb)
 {
     struct egress_link l;
-    bool up = false;
 
-    if (sb->net.mode == EGRESS_NONE || egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) < 0)
+    if (sb->net.mode == EGRESS_NONE)
         return;
-    if (sb->state == SANDBOX_STARTED) {
-        up = nl_link_exists(l.host_if) == 1;
-        sb->reattach = !up;
+    if (egress_restore_add(sb->rec.id, sb->rec.net_slot, &sb->net) < 0 ||
+        egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) < 0) {
+        log_warn("sandbox %s: bad egress slot %u; it gets no network", sb->rec.id,
+                 sb->rec.net_slot);
+        sb->net.mode = EGRESS_NONE;
+        return;
     }
-    (void)egress_restore_add(sb->rec.id, sb->rec.net_slot, &sb->net, up);
+    sb->reattach = sb->state == SANDBOX_STARTED && nl_link_exists(l.host_if) != 1;
 }
 
 static int restore_one(const struct sandbox_rec *r, void *ud)
@@ -1027,7 +1029,6 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, err);
     if (r < 0)
         return r;
-    egress_restore_begin();
     r = store_sandbox_list(st, NULL, NULL, NULL, 0, NULL, 0, restore_one, NULL);
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
