@@ -12,14 +12,16 @@
  *                                               drop; to S: only replies
  *   input                                       nothing from a sandbox reaches the host
  *   postrouting (nat)                           masquerade S leaving the host
- * A sandbox is therefore a handful of set elements: adding or removing one is one small
- * netlink transaction however many sandboxes exist, and packets pay one hash or pipapo
+ * A sandbox is therefore a handful of set elements: adding them is one small nf_tables
+ * batch however many sandboxes exist (nft-elem.c), removing them is left to a background
+ * rebuild of the table (see "the registry" below), and packets pay one hash and one pipapo
  * lookup, not a walk over per-sandbox rules.
  *
  * Invariants: the table exists before any veth does, so a veth never carries traffic the
- * rules have not seen (and its elements come after it: until then its packets fail the
- * anti-spoofing check and are dropped). All nft calls go through one context under one
- * mutex. Rule text is rendered only from parsed numbers and our own interface names. */
+ * rules have not seen (and its elements come after its addresses: until then its packets
+ * fail the anti-spoofing check and are dropped). Every nf_tables change happens under
+ * eg.mu, through one libnftables context or one raw batch. Rule text is rendered only from
+ * parsed numbers and our own interface names. */
 #include "sandbox/egress.h"
 
 #include <arpa/inet.h>
@@ -41,7 +43,7 @@
 #include "sandbox/nft-elem.h"
 #include "store/store.h"
 
-#define NFT_CMD_MAX       (4u << 20)
+#define NFT_CMD_MAX       (64u << 20) /* a rebuild: 16383 sandboxes of 64 CIDRs fit */
 #define SETTING_BUILT     "egress.table_built"
 #define SETTING_GUARD     "egress.forward_guard"
 #define SANDBOX_IF        "eth0"
@@ -60,6 +62,7 @@ static struct {
     struct live *live[COVE_MAX_NET_SLOTS]; /* by slot; NULL = free */
     uint32_t n_stale;                      /* deleted, waiting for the collector */
     int64_t last_release_ms;               /* CLOCK_MONOTONIC */
+    int64_t retry_ms;                      /* no collection before (after a failure) */
     pthread_cond_t cond;                   /* CLOCK_MONOTONIC, see egress_init */
     pthread_t collector;
     bool collector_started, stopping;
@@ -199,7 +202,7 @@ static int render_table(struct buf *b, bool guard)
 }
 
 /* Text form of a sandbox's elements (for the bulk rebuild): its ifaddr element when with_if
- * is non-NULL (it runs), and its allow elements. */
+ * is non-NULL, and its allow elements. */
 static int render_elements(struct buf *b, const char *verb, const struct egress_link *with_if,
                            const struct egress_link *l, const struct egress_policy *p)
 {
@@ -210,6 +213,8 @@ static int render_elements(struct buf *b, const char *verb, const struct egress_
     if (with_if)
         r = buf_appendf(b, "%s element inet %s ifaddr { \"%s\" . %s }\n", verb, eg.table,
                         l->host_if, a);
+    if (p->mode == EGRESS_NONE || (p->mode == EGRESS_ALLOW && p->n_cidrs == 0))
+        return r; /* nothing to allow (not accepted by the API; kept safe anyway) */
     if (r >= 0)
         r = buf_appendf(b, "%s element inet %s allow { ", verb, eg.table);
     if (p->mode == EGRESS_ALL && r >= 0)
@@ -401,6 +406,13 @@ static int rebuild_locked(struct cove_err *err)
     return build_table(b.data, err);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* One collection (eg.mu held; dropped while leftover veths are deleted). */
 static void collect_locked(void)
 {
@@ -413,7 +425,7 @@ static void collect_locked(void)
     if (rebuild_locked(&err) < 0) {
         log_warn("egress: cannot rebuild the rules: %s", err.msg);
         free(names);
-        eg.last_release_ms += 10 * GC_IDLE_MS; /* try again later */
+        eg.retry_ms = mono_ms() + 10 * GC_IDLE_MS; /* try again later */
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -441,21 +453,16 @@ static void collect_locked(void)
     pthread_mutex_lock(&eg.mu);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *collector_main(void *arg)
 {
     pthread_mutex_lock(&eg.mu);
     while (!eg.stopping) {
-        int64_t due = eg.last_release_ms + GC_IDLE_MS;
+        int64_t due = eg.n_stale >= GC_BATCH ? 0 : eg.last_release_ms + GC_IDLE_MS;
+        if (due < eg.retry_ms)
+            due = eg.retry_ms;
         if (eg.n_stale == 0) {
             pthread_cond_wait(&eg.cond, &eg.mu);
-        } else if (eg.n_stale < GC_BATCH && mono_ms() < due) {
+        } else if (mono_ms() < due) {
             struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
             pthread_cond_timedwait(&eg.cond, &eg.mu, &ts);
         } else {
