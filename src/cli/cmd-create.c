@@ -20,6 +20,8 @@ enum {
     OPT_ENV,
     OPT_LABEL,
     OPT_AUTO_STOP,
+    OPT_NETWORK,
+    OPT_ALLOW,
 };
 
 /* Set body[key] to an integer flag value. */
@@ -59,6 +61,31 @@ static int add_pair(const struct cli_command *cmd, json_t *body, const char *key
     return cli_parse_kv(cmd, flag, arg, from_env, obj);
 }
 
+/* --network none|all sets the mode; each --allow CIDR adds to an allow list. coved checks
+ * the values. */
+static int add_network(const struct cli_command *cmd, json_t *body, bool allow, const char *arg)
+{
+    json_t *net = json_object_get(body, "network"), *list;
+
+    if (!allow) {
+        if (json_is_object(net))
+            return cli_usage_error(cmd, "--network and --allow exclude each other");
+        json_object_set_new(body, "network", json_string(arg));
+        return CLI_CONTINUE;
+    }
+    if (json_is_string(net))
+        return cli_usage_error(cmd, "--network and --allow exclude each other");
+    if (!net) {
+        net = json_pack("{s:s, s:[]}", "mode", "allow", "allow_cidrs");
+        if (!net || json_object_set_new(body, "network", net) < 0)
+            return CLI_EXIT_FAILURE;
+    }
+    list = json_object_get(net, "allow_cidrs");
+    if (json_array_append_new(list, json_string(arg)) < 0)
+        return CLI_EXIT_FAILURE;
+    return CLI_CONTINUE;
+}
+
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     json_t *body = userdata;
@@ -90,6 +117,9 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
     case 'l':
     case OPT_LABEL:
         return add_pair(cmd, body, "labels", "--label", arg, false);
+    case OPT_NETWORK:
+    case OPT_ALLOW:
+        return add_network(cmd, body, opt == OPT_ALLOW, arg);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }
@@ -108,6 +138,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         {"env", required_argument, NULL, OPT_ENV},
         {"label", required_argument, NULL, OPT_LABEL},
         {"auto-stop", required_argument, NULL, OPT_AUTO_STOP},
+        {"network", required_argument, NULL, OPT_NETWORK},
+        {"allow", required_argument, NULL, OPT_ALLOW},
         CLI_OPTIONS_END,
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
@@ -152,6 +184,8 @@ const struct cli_command cli_cmd_create = {
              "      --pids N          process limit (default: 1024)\n"
              "  -e, --env K=V         environment for every exec; a bare K copies $K (repeat)\n"
              "  -l, --label K=V       label (repeat)\n"
-             "      --auto-stop MIN   stop after MIN idle minutes, 0 = never (default: 15)\n",
+             "      --auto-stop MIN   stop after MIN idle minutes, 0 = never (default: 15)\n"
+             "      --network MODE    none (default: only loopback) or all (IPv4 egress)\n"
+             "      --allow CIDR      allow egress to this IPv4 network only (repeat)\n",
     .run = run,
 };

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from testenv import Client, Daemon, expect
+from testenv import Client, Daemon, cli_path, expect
 
 PID = os.getpid()
 N = 100 + PID % 100  # third octet of the stand-in internet
@@ -463,6 +463,31 @@ def test_daytona_network_fields_map_to_the_policy(api, boxes):
         assert api.sandbox(b["id"])["network"] == "none"
     finally:
         expect(api.destroy(b["id"]), 200)
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+def test_cli_create_with_an_allow_list(world, api, boxes):
+    d = world["daemon"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+           "COVE_API_URL": d.url, "COVE_API_KEY": d.key, "LANG": "C.UTF-8"}
+
+    def cove(*args):
+        return subprocess.run([cli_path()] + list(args), capture_output=True, text=True,
+                              env=env, timeout=120)
+    cp = cove("create", "--name", "egress-cli", "--allow", T3 + "/32", "--allow", "192.0.2.0/24")
+    assert cp.returncode == 0, cp
+    try:
+        sb = api.sandbox("egress-cli")
+        assert sb["network_allow_cidrs"] == [T3 + "/32", "192.0.2.0/24"], sb
+        assert probe(api, "egress-cli", "tcp:%s:%d" % (T3, PORT)) == {
+            "tcp:%s:%d" % (T3, PORT): "ok"}
+    finally:
+        expect(api.destroy("egress-cli"), 200)
+    cp = cove("create", "--allow", "10.0.0.1/8")
+    assert cp.returncode != 0 and "host bits" in cp.stderr, cp
+    cp = cove("create", "--network", "all", "--allow", "1.2.3.4")
+    assert cp.returncode != 0 and "exclude" in cp.stderr, cp
 
 
 # ---- leaks --------------------------------------------------------------------------------
