@@ -592,3 +592,17 @@ int egress_restore_commit(struct cove_err *err)
     pthread_mutex_unlock(&eg.mu);
     return r;
 }
+
+bool egress_available(void)
+{
+    struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    bool ok;
+
+    if (!ctx)
+        return false;
+    nft_ctx_buffer_output(ctx);
+    nft_ctx_buffer_error(ctx);
+    ok = nft_run_cmd_from_buffer(ctx, "list tables") == 0;
+    nft_ctx_free(ctx);
+    return ok;
+}

@@ -96,3 +96,6 @@ void egress_shutdown(void);
  * table an earlier run left is deleted when there are none. */
 int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p);
 int egress_restore_commit(struct cove_err *err);
+
+/* Can this host run egress rules (nf_tables in the kernel)? For `coved --check`. */
+bool egress_available(void);

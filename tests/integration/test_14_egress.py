@@ -312,6 +312,13 @@ def test_daytona_bad_allow_list_is_400(api):
     assert "networkAllowList" in body["message"], body
 
 
+def test_coved_check_reports_nftables(world):
+    from testenv import coved_path
+    out = subprocess.run([coved_path(), "--check"], capture_output=True, text=True,
+                         timeout=60).stdout
+    assert "ok   nftables (sandbox network access)" in out, out
+
+
 # ---- reachability -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
