@@ -84,8 +84,11 @@ json_t *api_sandbox_json(struct sandbox *sb)
     if (o && net.mode == EGRESS_ALLOW) {
         json_t *nj = egress_policy_to_json(&net);
         json_t *cidrs = json_object_get(nj, "allow_cidrs");
+        json_t *domains = json_object_get(nj, "allow_domains");
         if (cidrs)
             json_object_set(o, "network_allow_cidrs", cidrs);
+        if (domains)
+            json_object_set(o, "network_allow_domains", domains);
         json_decref(nj);
     }
     store_sandbox_rec_free(&r);

@@ -189,11 +189,12 @@ static int parse_policy(json_t *body, json_t *extra, struct cove_err *err)
     return 0;
 }
 
-/* networkBlockAll / networkAllowList -> the sandbox's egress policy (egress.h). */
+/* networkBlockAll / networkAllowList / domainAllowList -> the egress policy (egress.h). */
 static int parse_network(json_t *body, struct sandbox_spec *spec, struct cove_err *err)
 {
     return egress_policy_from_daytona(member(body, "networkBlockAll"),
-                                      member(body, "networkAllowList"), &spec->network, err);
+                                      member(body, "networkAllowList"),
+                                      member(body, "domainAllowList"), &spec->network, err);
 }
 
 static int parse_create(json_t *body, struct sandbox_spec *spec, struct cove_err *err)

@@ -35,6 +35,7 @@ static const char *arg_preview_domain = "localhost";
 static uint32_t arg_preview_wait = 10;
 static const char *arg_net_table = "cove";
 static const char *arg_net_subnet = "10.77.0.0/16";
+static const char *arg_net_dns;
 
 static void usage(FILE *f)
 {
@@ -59,6 +60,7 @@ static void usage(FILE *f)
             "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
             "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
             "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
+            "  --net-dns IP       resolver for domain allow lists (default: /etc/resolv.conf's)\n"
             "  --debug            verbose logging\n");
 }
 
@@ -257,7 +259,8 @@ static int run(void)
                                 .init_warm = arg_disk_warm ? 2 : 0,
                                 .autostop_unit_ms = arg_autostop_unit_ms,
                                 .net_table = arg_net_table,
-                                .net_subnet = arg_net_subnet};
+                                .net_subnet = arg_net_subnet,
+                                .net_dns = arg_net_dns};
     struct http_config hc = {.routes = api_routes,
                              .n_routes = api_n_routes,
                              .auth = api_auth,
@@ -359,6 +362,7 @@ int main(int argc, char **argv)
                                          {"autostop-unit-ms", required_argument, NULL, 'A'},
                                          {"net-table", required_argument, NULL, 'T'},
                                          {"net-subnet", required_argument, NULL, 'N'},
+                                         {"net-dns", required_argument, NULL, 'D'},
                                          {"check", no_argument, NULL, 'C'},
                                          {"debug", no_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
@@ -429,6 +433,9 @@ int main(int argc, char **argv)
             break;
         case 'N':
             arg_net_subnet = optarg;
+            break;
+        case 'D':
+            arg_net_dns = optarg;
             break;
         case 'C':
             check = true;

@@ -39,6 +39,7 @@
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/log.h"
+#include "sandbox/dnsfilter.h"
 #include "sandbox/netlink.h"
 #include "sandbox/nft-elem.h"
 #include "store/store.h"
@@ -166,6 +167,8 @@ static int render_table(struct buf *b, bool guard)
         "table inet %1$s {\n"
         " set ifaddr { type ifname . ipv4_addr; }\n"
         " set allow { type ipv4_addr . ipv4_addr; flags interval; }\n"
+        " set dyn { type ipv4_addr . ipv4_addr; flags timeout; }\n"
+        " set dns { type ipv4_addr . ipv4_addr; }\n"
         " set blocked { type ipv4_addr; flags interval; elements = { 0.0.0.0/8, 127.0.0.0/8,"
         " 169.254.0.0/16, 224.0.0.0/3, %2$s } }\n"
         " chain forward {\n"
@@ -180,7 +183,9 @@ static int render_table(struct buf *b, bool guard)
         "  iifname . ip saddr != @ifaddr drop\n"
         "  ip daddr @blocked drop\n"
         "  fib daddr type local drop\n"
+        "  ct state established,related accept\n"
         "  ip saddr . ip daddr @allow accept\n"
+        "  ip saddr . ip daddr @dyn accept\n"
         "  drop\n"
         " }\n"
         " chain to_sandbox {\n"
@@ -189,6 +194,7 @@ static int render_table(struct buf *b, bool guard)
         " }\n"
         " chain input {\n"
         "  type filter hook input priority filter - 1; policy accept;\n"
+        "  iifname . ip saddr @ifaddr ip saddr . ip daddr @dns udp dport 53 accept\n"
         "  iifname \"" IF_PREFIX "*\" drop\n"
         "  iifname != \"lo\" ip saddr %2$s drop\n"
         " }\n"
@@ -213,6 +219,10 @@ static int render_elements(struct buf *b, const char *verb, const struct egress_
     if (with_if)
         r = buf_appendf(b, "%s element inet %s ifaddr { \"%s\" . %s }\n", verb, eg.table,
                         l->host_if, a);
+    if (p->n_domains && r >= 0) {
+        ip_format(l->gateway, c, sizeof(c));
+        r = buf_appendf(b, "%s element inet %s dns { %s . %s }\n", verb, eg.table, a, c);
+    }
     if (p->mode == EGRESS_NONE || (p->mode == EGRESS_ALLOW && p->n_cidrs == 0))
         return r; /* nothing to allow (not accepted by the API; kept safe anyway) */
     if (r >= 0)
@@ -305,10 +315,15 @@ static size_t wire_elements(const struct egress_link *l, const struct egress_pol
 static int elements_add_locked(const struct egress_link *l, const struct egress_policy *p,
                                struct cove_err *err)
 {
-    struct nft_elem ifaddr, allow[COVE_MAX_ALLOW_CIDRS];
+    struct nft_elem ifaddr, allow[COVE_MAX_ALLOW_CIDRS], dns = {.len = 8};
     size_t n = wire_elements(l, p, &ifaddr, allow);
-    struct nft_elem_op ops[] = {{"ifaddr", &ifaddr, 1}, {"allow", allow, n}};
+    uint32_t a = htonl(l->addr), g = htonl(l->gateway);
+    struct nft_elem_op ops[] = {
+        {"ifaddr", &ifaddr, 1}, {"allow", allow, n}, {"dns", &dns, p->n_domains ? 1 : 0}};
     struct timespec t0, t1;
+
+    memcpy(dns.key, &a, 4);
+    memcpy(dns.key + 4, &g, 4);
     int r;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -436,6 +451,8 @@ static void collect_locked(void)
             continue;
         if (names && egress_link_of(e->id, s, &l, NULL) >= 0)
             memcpy(names[n++], l.host_if, sizeof(names[0]));
+        if (e->policy.n_domains)
+            dnsfilter_remove(s);
         free(e);
         eg.live[s] = NULL;
     }
@@ -496,6 +513,7 @@ void egress_shutdown(void)
     pthread_mutex_unlock(&eg.mu);
     if (eg.collector_started)
         pthread_join(eg.collector, NULL);
+    dnsfilter_shutdown();
     /* Stale entries left now are rebuilt away by the next start (egress_restore_commit). */
     for (uint32_t s = 0; s < COVE_MAX_NET_SLOTS; s++) {
         free(eg.live[s]);
@@ -552,6 +570,8 @@ int egress_attach(const char *id, uint32_t slot, const struct egress_policy *p, 
             r = elements_add_locked(&l, p, err);
         pthread_mutex_unlock(&eg.mu);
     }
+    if (r >= 0 && p->n_domains)
+        r = dnsfilter_add(slot, p, l.gateway, l.addr, err);
     if (r < 0)
         (void)nl_link_delete(l.host_if);
     return r;
@@ -580,6 +600,14 @@ int egress_restore_commit(struct cove_err *err)
         any = eg.live[s] != NULL;
     if (any) {
         r = rebuild_locked(err);
+        /* Resolvers of sandboxes with domain lists (bound even while stopped: harmless). */
+        for (uint32_t s = 1; s < COVE_MAX_NET_SLOTS && r >= 0; s++) {
+            struct egress_link l;
+            struct live *e = eg.live[s];
+            if (e && e->policy.n_domains && egress_link_of(e->id, s, &l, NULL) >= 0 &&
+                dnsfilter_add(s, &e->policy, l.gateway, l.addr, NULL) < 0)
+                log_warn("egress: no resolver for slot %u", s);
+        }
     } else if (eg.st && store_setting_get(eg.st, SETTING_BUILT, v, sizeof(v)) > 0) {
         /* No sandbox has network: drop the table an earlier run of this state left. */
         char cmd[128];
@@ -605,4 +633,26 @@ bool egress_available(void)
     ok = nft_run_cmd_from_buffer(ctx, "list tables") == 0;
     nft_ctx_free(ctx);
     return ok;
+}
+
+int egress_dyn_add(uint32_t sandbox_addr, const uint32_t *addrs, size_t n, uint32_t ttl_s)
+{
+    struct nft_elem e[DNSFILTER_MAX_ADDRS];
+    uint32_t a = htonl(sandbox_addr);
+    int r;
+
+    if (n > DNSFILTER_MAX_ADDRS)
+        n = DNSFILTER_MAX_ADDRS;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = htonl(addrs[i]);
+        memset(&e[i], 0, sizeof(e[i]));
+        memcpy(e[i].key, &a, 4);
+        memcpy(e[i].key + 4, &d, 4);
+        e[i].len = 8;
+        e[i].timeout_ms = (uint64_t)ttl_s * 1000;
+    }
+    pthread_mutex_lock(&eg.mu);
+    r = eg.ready ? nft_elems_apply(eg.table, true, &(struct nft_elem_op){"dyn", e, n}, 1) : -ENOENT;
+    pthread_mutex_unlock(&eg.mu);
+    return r;
 }

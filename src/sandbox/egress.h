@@ -38,6 +38,10 @@ struct egress_policy {
     enum egress_mode mode;
     uint32_t n_cidrs;
     struct egress_cidr cidrs[COVE_MAX_ALLOW_CIDRS];
+    /* Names whose DNS answers open their addresses (mode allow); lowercase, "*.x" matches
+     * any name under x. A sandbox with names resolves through coved (dnsfilter.c). */
+    uint32_t n_domains;
+    char domains[COVE_MAX_ALLOW_DOMAINS][COVE_MAX_DOMAIN + 1];
 };
 
 /* "a.b.c.d/n" or "a.b.c.d" (= /32). -EINVAL with a message naming what is wrong (IPv6,
@@ -46,14 +50,21 @@ int egress_cidr_parse(const char *s, struct egress_cidr *ret, struct cove_err *e
 void egress_cidr_format(const struct egress_cidr *c, char *buf, size_t cap);
 /* Add a CIDR to an allow list; a duplicate is skipped; -E2BIG past the cap. */
 int egress_policy_add(struct egress_policy *p, const char *cidr, struct cove_err *err);
-/* The native API's "network": "none" | "all" | {"mode": ..., "allow_cidrs": [...]}. */
+/* Add a domain ("example.com" or "*.example.com"; case-folded) to an allow list. */
+int egress_policy_add_domain(struct egress_policy *p, const char *name, struct cove_err *err);
+/* Does the allow list admit this (lowercase, no trailing dot) name? */
+bool egress_policy_domain_allowed(const struct egress_policy *p, const char *name);
+/* The native API's "network": "none" | "all" |
+ * {"mode": ..., "allow_cidrs": [...], "allow_domains": [...]}. */
 int egress_policy_from_api(json_t *v, struct egress_policy *ret, struct cove_err *err);
-/* Daytona's networkBlockAll (NULL, true/false) and networkAllowList (NULL or a
- * comma-separated CIDR string). Block-all wins; a list means allow; an explicit false
- * without a list means all; nothing means none. */
-int egress_policy_from_daytona(json_t *block_all, json_t *allow_list, struct egress_policy *ret,
-                               struct cove_err *err);
-/* Normalised JSON {"mode": ..., "allow_cidrs": [...]}; new reference. */
+/* Daytona's networkBlockAll (NULL, true/false), networkAllowList (NULL or a
+ * comma-separated CIDR string) and domainAllowList (NULL or comma-separated names).
+ * Block-all wins; a list means allow; an explicit false without a list means all; nothing
+ * means none. */
+int egress_policy_from_daytona(json_t *block_all, json_t *allow_list, json_t *domain_list,
+                               struct egress_policy *ret, struct cove_err *err);
+/* Normalised JSON {"mode": ..., "allow_cidrs": [...], "allow_domains": [...]}; new
+ * reference. */
 json_t *egress_policy_to_json(const struct egress_policy *p);
 /* Parse what egress_policy_to_json produced (NULL or "" = none). */
 int egress_policy_from_string(const char *s, struct egress_policy *ret);
@@ -96,6 +107,9 @@ void egress_shutdown(void);
  * table an earlier run left is deleted when there are none. */
 int egress_restore_add(const char *id, uint32_t slot, const struct egress_policy *p);
 int egress_restore_commit(struct cove_err *err);
+
+/* Open sandbox_addr -> addrs (answers to an allowed name) for ttl_s seconds. */
+int egress_dyn_add(uint32_t sandbox_addr, const uint32_t *addrs, size_t n, uint32_t ttl_s);
 
 /* Can this host run egress rules (nf_tables in the kernel)? For `coved --check`. */
 bool egress_available(void);

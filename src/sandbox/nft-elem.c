@@ -6,6 +6,7 @@
 #include "sandbox/nft-elem.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -55,7 +56,7 @@ static size_t put_elems(char *at, size_t room, const char *table, bool create,
     struct nlmsghdr *nlh;
     struct nlattr *list, *el;
     /* Worst case per element: two nested keys of NFT_ELEM_KEY_MAX plus headers. */
-    size_t need = 256 + strlen(table) + strlen(op->set) + op->n * (2 * NFT_ELEM_KEY_MAX + 40);
+    size_t need = 256 + strlen(table) + strlen(op->set) + op->n * (2 * NFT_ELEM_KEY_MAX + 56);
 
     if (need > room)
         return 0;
@@ -73,6 +74,8 @@ static size_t put_elems(char *at, size_t room, const char *table, bool create,
         put_data(nlh, NFTA_SET_ELEM_KEY, op->elems[i].key, op->elems[i].len);
         if (op->elems[i].has_end)
             put_data(nlh, NFTA_SET_ELEM_KEY_END, op->elems[i].key_end, op->elems[i].len);
+        if (op->elems[i].timeout_ms)
+            mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(op->elems[i].timeout_ms));
         mnl_attr_nest_end(nlh, el);
     }
     mnl_attr_nest_end(nlh, list);

@@ -20,6 +20,7 @@ struct nft_elem {
     uint8_t key_end[NFT_ELEM_KEY_MAX];
     uint8_t len;
     bool has_end;
+    uint64_t timeout_ms; /* 0: none (the set needs the timeout flag otherwise) */
 };
 
 struct nft_elem_op {

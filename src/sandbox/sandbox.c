@@ -33,6 +33,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl.h"
 #include "sandbox/disk.h"
+#include "sandbox/dnsfilter.h"
 #include "sandbox/egress.h"
 #include "sandbox/image.h"
 #include "sandbox/netlink.h"
@@ -377,6 +378,19 @@ static int prepare_disk(struct sandbox *sb, struct cove_err *err)
     snprintf(hosts, sizeof(hosts), "%s\n", sb->rec.name);
     if (r >= 0)
         r = write_at(dfd, "upper/root/etc/hostname", hosts, root);
+    /* The image resolves names from files only; a sandbox with network also asks DNS. */
+    if (r >= 0 && sb->net.mode != EGRESS_NONE)
+        r = write_at(dfd, "upper/root/etc/nsswitch.conf",
+                     "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+                     "networks: files\nprotocols: files\nservices: files\n",
+                     root);
+    struct egress_link l;
+    if (r >= 0 && sb->net.n_domains &&
+        egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) >= 0) {
+        /* A domain allow list resolves through coved on the gateway (dnsfilter.c). */
+        dnsfilter_resolv_conf(l.gateway, hosts, sizeof(hosts));
+        r = write_at(dfd, "upper/root/etc/resolv.conf", hosts, root);
+    }
     if (r < 0)
         return cove_err_errno(err, -r, "prepare sandbox disk");
     return 0;
@@ -1018,6 +1032,8 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
         return r;
     r = egress_init(cfg->net_table ? cfg->net_table : "cove",
                     cfg->net_subnet ? cfg->net_subnet : "10.77.0.0/16", st, err);
+    if (r >= 0)
+        r = dnsfilter_init(cfg->net_dns, err);
     if (r < 0)
         return r;
     r = seccomp_build(&rt.seccomp_fd, err);

@@ -66,6 +66,7 @@ struct runtime_config {
     uint32_t autostop_unit_ms; /* length of an auto-stop "minute" (tests shorten it); 0: 60000 */
     const char *net_table;     /* nftables table for egress rules (inet family) */
     const char *net_subnet;    /* IPv4 CIDR sandbox veths are numbered from */
+    const char *net_dns;       /* upstream resolver for domain allow lists (NULL: the host's) */
 };
 
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err);

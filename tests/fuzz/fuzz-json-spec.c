@@ -21,7 +21,15 @@ static void check_network(const struct egress_policy *p)
 
     FUZZ_CHECK(p->mode >= EGRESS_NONE && p->mode < _EGRESS_MODE_MAX);
     FUZZ_CHECK(p->n_cidrs <= COVE_MAX_ALLOW_CIDRS);
-    FUZZ_CHECK((p->mode == EGRESS_ALLOW) == (p->n_cidrs > 0));
+    FUZZ_CHECK(p->n_domains <= COVE_MAX_ALLOW_DOMAINS);
+    FUZZ_CHECK((p->mode == EGRESS_ALLOW) == (p->n_cidrs > 0 || p->n_domains > 0));
+    for (uint32_t i = 0; i < p->n_domains; i++) {
+        FUZZ_CHECK(p->domains[i][0] && strlen(p->domains[i]) <= COVE_MAX_DOMAIN);
+        for (const char *c = p->domains[i]; *c; c++)
+            FUZZ_CHECK((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                       *c == '.' || (*c == '*' && c == p->domains[i]));
+        FUZZ_CHECK(egress_policy_domain_allowed(p, p->domains[i]) == (p->domains[i][0] != '*'));
+    }
     for (uint32_t i = 0; i < p->n_cidrs; i++) {
         FUZZ_CHECK(p->cidrs[i].len <= 32);
         FUZZ_CHECK(p->cidrs[i].len == 32 ||
@@ -35,7 +43,9 @@ static void check_network(const struct egress_policy *p)
         return; /* out of memory */
     FUZZ_CHECK(egress_policy_from_string(text, &q) == 0);
     free(text);
-    FUZZ_CHECK(q.mode == p->mode && q.n_cidrs == p->n_cidrs);
+    FUZZ_CHECK(q.mode == p->mode && q.n_cidrs == p->n_cidrs && q.n_domains == p->n_domains);
+    for (uint32_t i = 0; i < p->n_domains; i++)
+        FUZZ_CHECK(!strcmp(q.domains[i], p->domains[i]));
     for (uint32_t i = 0; i < p->n_cidrs; i++)
         FUZZ_CHECK(q.cidrs[i].addr == p->cidrs[i].addr && q.cidrs[i].len == p->cidrs[i].len);
 }

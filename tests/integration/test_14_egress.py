@@ -62,6 +62,40 @@ for addr in sys.argv[1:]:
 sys.stdin.read()
 """ % {"port": PORT}
 
+DNS_SERVER = r"""
+import socket, struct, sys
+NAMES = {b"ok.test": sys.argv[2], b"a.wild.test": sys.argv[2], b"wild.test": sys.argv[2],
+         b"evil.test": sys.argv[2], b"meta.test": "169.254.169.254"}
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    q, a = s.recvfrom(512)
+    off, labels = 12, []
+    while q[off]:
+        labels.append(q[off + 1:off + 1 + q[off]]); off += 1 + q[off]
+    name, qend = b".".join(labels).lower(), off + 5
+    ip = NAMES.get(name)
+    flags = 0x8180 if ip else 0x8183
+    r = q[:2] + struct.pack(">HHHHH", flags, 1, 1 if ip else 0, 0, 0) + q[12:qend]
+    if ip:
+        r += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(ip)
+    s.sendto(r, a)
+"""
+
+DNS_QUERY = r"""
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+for part in sys.argv[2].split("."):
+    q += bytes([len(part)]) + part.encode()
+q += b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+try:
+    s.sendto(q, (sys.argv[1], 53)); r = s.recv(512)
+    print("rcode=%d answers=%d" % (r[3] & 15, r[6] << 8 | r[7]))
+except OSError as e:
+    print(type(e).__name__)
+"""
+
 PROBE = r"""
 import socket, sys, threading
 res = {}
@@ -193,6 +227,8 @@ def world():
         server = subprocess.Popen(["ip", "netns", "exec", NS, "python3", "-c", SERVER,
                                    "%s.2" % NET, "%s.3" % NET, METADATA],
                                   stdin=subprocess.PIPE)
+        w["dns"] = subprocess.Popen(["ip", "netns", "exec", NS, "python3", "-c", DNS_SERVER,
+                                     "%s.2" % NET, "%s.3" % NET])
         for _ in range(100):  # bounded: 100 x 0.1 s
             if tcp_echo_from_host("%s.2" % NET, PORT):
                 break
@@ -200,7 +236,8 @@ def world():
         assert tcp_echo_from_host("%s.2" % NET, PORT), "the stand-in internet never answered"
         w["service"] = HostService()
         d = Daemon("egress", slot=11, extra_args=["--disk-warm", "0", "--net-table", TABLE,
-                                                  "--net-subnet", subnet])
+                                                  "--net-subnet", subnet,
+                                                  "--net-dns", "%s.2" % NET])
         d.start()
         w["daemon"] = d
         yield w
@@ -216,6 +253,9 @@ def world():
             d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
         if "service" in w:
             w["service"].close()
+        if "dns" in w:
+            w["dns"].kill()
+            w["dns"].wait(10)
         if server is not None:
             server.stdin.close()
             server.kill()
@@ -297,8 +337,14 @@ T2, T3 = "%s.2" % NET, "%s.3" % NET
     ({"mode": "allow", "allow_cidrs": ["example.com"]}, "not an IPv4"),
     ({"mode": "allow", "allow_cidrs": [7]}, "string"),
     ({"mode": "allow", "allow_cidrs": ["10.%d.0.0/16" % i for i in range(65)]}, "at most 64"),
-    ({"mode": "all", "allow_cidrs": ["1.2.3.0/24"]}, "needs"),
-    ({"mode": "allow", "allow_domains": ["example.com"]}, "unknown field"),
+    ({"mode": "all", "allow_cidrs": ["1.2.3.0/24"]}, "need"),
+    ({"mode": "allow", "allow_domains": ["exa mple.com"]}, "domain name"),
+    ({"mode": "allow", "allow_domains": ["com"]}, "domain name"),
+    ({"mode": "allow", "allow_domains": ["-a.example.com"]}, "label"),
+    ({"mode": "allow", "allow_domains": ["a" * 64 + ".com"]}, "label"),
+    ({"mode": "allow", "allow_domains": ["d%d.test" % i for i in range(33)]}, "at most 32"),
+    ({"mode": "all", "allow_domains": ["example.com"]}, "need"),
+    ({"mode": "allow", "allow_hosts": ["example.com"]}, "unknown field"),
 ])
 def test_bad_network_is_a_clear_400(api, network, word):
     r = api.post("/v1/sandboxes", {"network": network})
@@ -470,6 +516,59 @@ def test_daytona_network_fields_map_to_the_policy(api, boxes):
         assert api.sandbox(b["id"])["network"] == "none"
     finally:
         expect(api.destroy(b["id"]), 200)
+
+
+# ---- domain allow list --------------------------------------------------------------------
+
+def dns_query(api, sb, server, name):
+    res = api.exec(sb, "python3", "-c", DNS_QUERY, server, name, timeout=60)
+    assert res["exit_code"] == 0, res
+    return res["stdout"].strip()
+
+
+def resolve(api, sb, name):
+    res = api.exec(sb, "python3", "-c",
+                   "import socket, sys\ntry:\n print(socket.gethostbyname(sys.argv[1]))\n"
+                   "except OSError as e:\n print(type(e).__name__)", name, timeout=60)
+    assert res["exit_code"] == 0, res
+    return res["stdout"].strip()
+
+
+def test_domain_allow_list(world, api, boxes):
+    sb = api.create(name="egress-dns", network={
+        "mode": "allow", "allow_domains": ["OK.test", "*.wild.test", "meta.test"]})
+    try:
+        assert sb["network"] == "allow" and sb["network_allow_domains"] == [
+            "ok.test", "*.wild.test", "meta.test"], sb
+        a = sandbox_addr(api, "egress-dns")
+        gw = a.rsplit(".", 1)[0] + "." + str(int(a.rsplit(".", 1)[1]) - 1)
+        assert "nameserver %s" % gw in api.sh("egress-dns", "cat /etc/resolv.conf")
+        # Positive control: the upstream answers the host directly.
+        # Before any answer, nothing is open.
+        assert probe(api, "egress-dns", "tcp:%s:%d" % (T3, PORT))["tcp:%s:%d" % (T3, PORT)] != "ok"
+        assert dns_query(api, "egress-dns", gw, "ok.test") == "rcode=0 answers=1"
+        assert resolve(api, "egress-dns", "ok.test") == T3
+        assert probe(api, "egress-dns", "tcp:%s:%d" % (T3, PORT)) == {"tcp:%s:%d" % (T3, PORT): "ok"}
+        assert resolve(api, "egress-dns", "a.wild.test") == T3
+        for name in ("evil.test", "wild.test"):
+            assert resolve(api, "egress-dns", name) != T3, name
+            assert dns_query(api, "egress-dns", gw, name) == "rcode=5 answers=0", name
+        # An allowed name cannot open an always-blocked address.
+        assert resolve(api, "egress-dns", "meta.test") == METADATA
+        assert probe(api, "egress-dns", "tcp:%s:%d" % (METADATA, PORT))[
+            "tcp:%s:%d" % (METADATA, PORT)] != "ok"
+        # The upstream itself is not reachable directly, nor is another sandbox's resolver.
+        assert dns_query(api, "egress-dns", T2, "ok.test") == "TimeoutError"
+        assert dns_query(api, "egress-all", gw, "ok.test") == "TimeoutError"
+        # Malformed queries get no answer and do not stop the resolver.
+        api.exec("egress-dns", "python3", "-c",
+                 "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                 "for p in [b'', b'x' * 11, b'\\x00' * 12, b'\\x12\\x34\\x01\\x00\\x00\\x01'"
+                 " + b'\\x00' * 6 + b'\\xc0\\x0c', b'\\xff' * 511]:\n"
+                 " s.sendto(p, ('%s', 53))" % gw)
+        assert dns_query(api, "egress-dns", gw, "ok.test") == "rcode=0 answers=1"
+    finally:
+        expect(api.destroy("egress-dns"), 200)
 
 
 # ---- CLI ----------------------------------------------------------------------------------

@@ -102,16 +102,16 @@ Test(egress, daytona_mapping)
     json_t *t = json_true(), *f = json_false(), *list = json_string(" 1.2.3.0/24 ,, 5.6.7.8 ");
     json_t *junk = json_string("1.2.3.0/24,nope");
 
-    cr_assert_eq(egress_policy_from_daytona(NULL, NULL, &p, &err), 0);
+    cr_assert_eq(egress_policy_from_daytona(NULL, NULL, NULL, &p, &err), 0);
     cr_assert_eq(p.mode, EGRESS_NONE, "nothing said: blocked by default");
-    cr_assert_eq(egress_policy_from_daytona(f, NULL, &p, &err), 0);
+    cr_assert_eq(egress_policy_from_daytona(f, NULL, NULL, &p, &err), 0);
     cr_assert_eq(p.mode, EGRESS_ALL);
-    cr_assert_eq(egress_policy_from_daytona(t, list, &p, &err), 0);
+    cr_assert_eq(egress_policy_from_daytona(t, list, NULL, &p, &err), 0);
     cr_assert_eq(p.mode, EGRESS_NONE, "block-all wins over a list");
-    cr_assert_eq(egress_policy_from_daytona(NULL, list, &p, &err), 0);
+    cr_assert_eq(egress_policy_from_daytona(NULL, list, NULL, &p, &err), 0);
     cr_assert_eq(p.mode, EGRESS_ALLOW);
     cr_assert_eq(p.n_cidrs, 2);
-    cr_assert_eq(egress_policy_from_daytona(f, junk, &p, &err), -EINVAL);
+    cr_assert_eq(egress_policy_from_daytona(f, junk, NULL, &p, &err), -EINVAL);
     cr_assert_not_null(strstr(err.msg, "networkAllowList"), "%s", err.msg);
     json_decref(t);
     json_decref(f);
@@ -159,4 +159,29 @@ Test(egress, link_addressing)
     cr_assert_eq(egress_link_of("x", 16384, &a, &err), -ENOSPC);
     cr_assert_eq(egress_init("Bad-Name", "10.77.0.0/16", NULL, &err), -EINVAL);
     cr_assert_eq(egress_init("cove", "10.77.0.0/26", NULL, &err), -EINVAL);
+}
+
+Test(egress, domains)
+{
+    struct egress_policy p = {.mode = EGRESS_ALLOW};
+    struct cove_err err = {0};
+    static const char *const bad[] = {"",      "com",   "a..b",           ".a.b",  "a.b.",
+                                      "-a.b",  "a-.b",  "a b.c",          "a_b.c", "*.",
+                                      "*.com", "a.*.b", "exa\x01mple.com"};
+
+    cr_assert_eq(egress_policy_add_domain(&p, "Example.COM", &err), 0, "%s", err.msg);
+    cr_assert_str_eq(p.domains[0], "example.com");
+    cr_assert_eq(egress_policy_add_domain(&p, "*.svc.example.org", &err), 0, "%s", err.msg);
+    cr_assert_eq(egress_policy_add_domain(&p, "example.com", &err), 0);
+    cr_assert_eq(p.n_domains, 2, "duplicates collapse");
+    cr_assert(egress_policy_domain_allowed(&p, "example.com"));
+    cr_assert_not(egress_policy_domain_allowed(&p, "www.example.com"));
+    cr_assert_not(egress_policy_domain_allowed(&p, "badexample.com"));
+    cr_assert(egress_policy_domain_allowed(&p, "a.svc.example.org"));
+    cr_assert(egress_policy_domain_allowed(&p, "a.b.svc.example.org"));
+    cr_assert_not(egress_policy_domain_allowed(&p, "svc.example.org"),
+                  "a wildcard is not the apex");
+    cr_assert_not(egress_policy_domain_allowed(&p, "xsvc.example.org"));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(egress_policy_add_domain(&p, bad[i], &err), -EINVAL, "accepted '%s'", bad[i]);
 }
