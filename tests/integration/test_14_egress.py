@@ -581,11 +581,13 @@ def test_cli_create_with_an_allow_list(world, api, boxes):
     def cove(*args):
         return subprocess.run([cli_path()] + list(args), capture_output=True, text=True,
                               env=env, timeout=120)
-    cp = cove("create", "--name", "egress-cli", "--allow", T3 + "/32", "--allow", "192.0.2.0/24")
+    cp = cove("create", "--name", "egress-cli", "--allow", T3 + "/32", "--allow", "192.0.2.0/24",
+              "--allow-domain", "ok.test")
     assert cp.returncode == 0, cp
     try:
         sb = api.sandbox("egress-cli")
         assert sb["network_allow_cidrs"] == [T3 + "/32", "192.0.2.0/24"], sb
+        assert sb["network_allow_domains"] == ["ok.test"], sb
         assert probe(api, "egress-cli", "tcp:%s:%d" % (T3, PORT)) == {
             "tcp:%s:%d" % (T3, PORT): "ok"}
     finally:
