@@ -208,11 +208,13 @@ static void serve(struct client *c)
     if (q[2] & 0x80) /* an answer sent to us: ignore */
         return;
     qend = parse_question(q, (size_t)n, name);
-    if (qend < 0 || (q[4] << 8 | q[5]) != 1 || (q[2] >> 3 & 0xf) != 0)
-        return qend < 0 ? (void)0 : refuse(c, q, (size_t)qend, &from);
-    if (!egress_policy_domain_allowed(&c->policy, name)) {
+    if (qend < 0)
+        return; /* malformed: no answer */
+    if ((q[4] << 8 | q[5]) != 1 || (q[2] >> 3 & 0xf) != 0 ||
+        !egress_policy_domain_allowed(&c->policy, name)) {
         log_debug("dnsfilter: refused %s", name);
-        return refuse(c, q, (size_t)qend, &from);
+        refuse(c, q, (size_t)qend, &from);
+        return;
     }
     m = ask_upstream(q, (size_t)n, (size_t)qend, a, sizeof(a));
     if (m < 0) {

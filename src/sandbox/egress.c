@@ -167,7 +167,7 @@ static int render_table(struct buf *b, bool guard)
         "table inet %1$s {\n"
         " set ifaddr { type ifname . ipv4_addr; }\n"
         " set allow { type ipv4_addr . ipv4_addr; flags interval; }\n"
-        " set dyn { type ipv4_addr . ipv4_addr; flags timeout; }\n"
+        " set dyn { type ipv4_addr . ipv4_addr; flags timeout; size 65536; }\n"
         " set dns { type ipv4_addr . ipv4_addr; }\n"
         " set blocked { type ipv4_addr; flags interval; elements = { 0.0.0.0/8, 127.0.0.0/8,"
         " 169.254.0.0/16, 224.0.0.0/3, %2$s } }\n"
