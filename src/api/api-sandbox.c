@@ -72,10 +72,12 @@ json_t *api_body_on_sandbox(struct http_req *req, const char *const *allowed, st
 json_t *api_sandbox_json(struct sandbox *sb)
 {
     struct sandbox_rec r;
+    struct egress_policy net;
     char c[40], u[40], a[40];
     json_t *o, *labels, *env;
 
     sandbox_snapshot(sb, &r);
+    (void)egress_policy_from_string(r.network_json, &net);
     api_iso_time(r.created_at, c, sizeof(c));
     api_iso_time(r.updated_at, u, sizeof(u));
     api_iso_time(r.last_activity, a, sizeof(a));
@@ -87,9 +89,20 @@ json_t *api_sandbox_json(struct sandbox *sb)
                   labels ? labels : json_object(), "env", env ? env : json_object(), "cpu",
                   r.cpu_milli / 1000.0, "memory_mib", (json_int_t)r.memory_mib, "disk_mib",
                   (json_int_t)r.disk_mib, "pids", (json_int_t)r.pids, "auto_stop_minutes",
-                  (json_int_t)r.auto_stop_min, "network", "none", "user", SANDBOX_USER, "workdir",
-                  SANDBOX_HOME, "created_at", c, "updated_at", u, "last_activity_at", a,
-                  "error_reason", r.error_reason ? json_string(r.error_reason) : json_null());
+                  (json_int_t)r.auto_stop_min, "network", egress_mode_to_string(net.mode), "user",
+                  SANDBOX_USER, "workdir", SANDBOX_HOME, "created_at", c, "updated_at", u,
+                  "last_activity_at", a, "error_reason",
+                  r.error_reason ? json_string(r.error_reason) : json_null());
+    if (o && net.mode == EGRESS_ALLOW) {
+        json_t *nj = egress_policy_to_json(&net);
+        json_t *cidrs = json_object_get(nj, "allow_cidrs");
+        json_t *domains = json_object_get(nj, "allow_domains");
+        if (cidrs)
+            json_object_set(o, "network_allow_cidrs", cidrs);
+        if (domains)
+            json_object_set(o, "network_allow_domains", domains);
+        json_decref(nj);
+    }
     store_sandbox_rec_free(&r);
     return o;
 }

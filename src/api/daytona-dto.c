@@ -268,10 +268,12 @@ static void set_times(json_t *o, const struct sandbox_rec *r)
 json_t *dtn_sandbox_json(struct http_req *req, struct sandbox *sb, bool list_item)
 {
     struct sandbox_rec r;
+    struct egress_policy net;
     char tb[400];
     json_t *o, *extra, *labels, *env;
 
     sandbox_snapshot(sb, &r);
+    (void)egress_policy_from_string(r.network_json, &net);
     extra = r.extra_json ? json_loads(r.extra_json, 0, NULL) : NULL;
     labels = json_loads(r.labels_json ? r.labels_json : "{}", 0, NULL);
     env = json_loads(r.env_json ? r.env_json : "{}", 0, NULL);
@@ -281,9 +283,8 @@ json_t *dtn_sandbox_json(struct http_req *req, struct sandbox *sb, bool list_ite
         "s:s, s:i, s:o, s:o, s:s, s:s, s:s, s:s}",
         "id", r.id, "organizationId", r.org, "name", r.name, "user", SANDBOX_USER, "labels",
         labels ? labels : json_object(), "snapshot",
-        extra_or(extra, "snapshot", JSON_STRING, json_string(r.image)),
-        /* cove sandboxes have no network but loopback. */
-        "networkBlockAll", 1, "public", extra_or(extra, "public", JSON_TRUE, json_false()),
+        extra_or(extra, "snapshot", JSON_STRING, json_string(r.image)), "networkBlockAll",
+        net.mode == EGRESS_NONE, "public", extra_or(extra, "public", JSON_TRUE, json_false()),
         "target", extra_or(extra, "target", JSON_STRING, json_string("us")), "gpu", 0, "cpu",
         number(r.cpu_milli / 1000.0), "memory", number(r.memory_mib / 1024.0), "state", r.state,
         "desiredState", desired_state(r.state), "recoverable", 0, "backupState", "None",

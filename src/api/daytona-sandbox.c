@@ -190,6 +190,14 @@ static int parse_policy(json_t *body, json_t *extra, struct cove_err *err)
     return 0;
 }
 
+/* networkBlockAll / networkAllowList / domainAllowList -> the egress policy (egress.h). */
+static int parse_network(json_t *body, struct sandbox_spec *spec, struct cove_err *err)
+{
+    return egress_policy_from_daytona(member(body, "networkBlockAll"),
+                                      member(body, "networkAllowList"),
+                                      member(body, "domainAllowList"), &spec->network, err);
+}
+
 static int parse_create(json_t *body, struct sandbox_spec *spec, struct cove_err *err)
 {
     json_t *v;
@@ -202,7 +210,7 @@ static int parse_create(json_t *body, struct sandbox_spec *spec, struct cove_err
     if ((r = refuse_unsupported(body, err)) < 0 ||
         (r = parse_snapshot(body, spec, spec->extra, err)) < 0 ||
         (r = parse_labels(body, spec, err)) < 0 || (r = parse_resources(body, spec, err)) < 0 ||
-        (r = parse_policy(body, spec->extra, err)) < 0)
+        (r = parse_policy(body, spec->extra, err)) < 0 || (r = parse_network(body, spec, err)) < 0)
         return r;
     if ((v = member(body, "name"))) {
         if (!json_is_string(v) || sandbox_name_valid(json_string_value(v)) < 0)

@@ -65,3 +65,9 @@
 #define COVE_DEFAULT_COMPILE_TIMEOUT_MS  (120u * 1000)
 #define COVE_DEFAULT_VALIDATE_TIMEOUT_MS (30u * 1000)
 #define COVE_MAX_CODERUN_FILES           256
+
+/* Egress (network access of a sandbox that opted in) */
+#define COVE_MAX_ALLOW_CIDRS   64    /* CIDRs in one sandbox's allow list */
+#define COVE_MAX_NET_SLOTS     16384 /* networked sandboxes per daemon: /30s in a /16 */
+#define COVE_MAX_ALLOW_DOMAINS 32    /* domain names in one sandbox's allow list */
+#define COVE_MAX_DOMAIN        253   /* bytes of one domain name */

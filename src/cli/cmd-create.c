@@ -20,6 +20,9 @@ enum {
     OPT_ENV,
     OPT_LABEL,
     OPT_AUTO_STOP,
+    OPT_NETWORK,
+    OPT_ALLOW,
+    OPT_ALLOW_DOMAIN,
 };
 
 /* Set body[key] to an integer flag value. */
@@ -59,6 +62,34 @@ static int add_pair(const struct cli_command *cmd, json_t *body, const char *key
     return cli_parse_kv(cmd, flag, arg, from_env, obj);
 }
 
+/* --network none|all sets the mode; each --allow CIDR or --allow-domain NAME adds to an
+ * allow list (key). coved checks the values. */
+static int add_network(const struct cli_command *cmd, json_t *body, const char *key,
+                       const char *arg)
+{
+    json_t *net = json_object_get(body, "network"), *list;
+
+    if (!key) {
+        if (json_is_object(net))
+            return cli_usage_error(cmd, "--network and --allow exclude each other");
+        json_object_set_new(body, "network", json_string(arg));
+        return CLI_CONTINUE;
+    }
+    if (json_is_string(net))
+        return cli_usage_error(cmd, "--network and --allow exclude each other");
+    if (!net) {
+        net = json_pack("{s:s}", "mode", "allow");
+        if (!net || json_object_set_new(body, "network", net) < 0)
+            return CLI_EXIT_FAILURE;
+    }
+    list = json_object_get(net, key);
+    if (!list && json_object_set_new(net, key, list = json_array()) < 0)
+        return CLI_EXIT_FAILURE;
+    if (json_array_append_new(list, json_string(arg)) < 0)
+        return CLI_EXIT_FAILURE;
+    return CLI_CONTINUE;
+}
+
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     json_t *body = userdata;
@@ -90,6 +121,12 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
     case 'l':
     case OPT_LABEL:
         return add_pair(cmd, body, "labels", "--label", arg, false);
+    case OPT_NETWORK:
+        return add_network(cmd, body, NULL, arg);
+    case OPT_ALLOW:
+        return add_network(cmd, body, "allow_cidrs", arg);
+    case OPT_ALLOW_DOMAIN:
+        return add_network(cmd, body, "allow_domains", arg);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }
@@ -108,6 +145,9 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         {"env", required_argument, NULL, OPT_ENV},
         {"label", required_argument, NULL, OPT_LABEL},
         {"auto-stop", required_argument, NULL, OPT_AUTO_STOP},
+        {"network", required_argument, NULL, OPT_NETWORK},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"allow-domain", required_argument, NULL, OPT_ALLOW_DOMAIN},
         CLI_OPTIONS_END,
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
@@ -139,19 +179,23 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
 const struct cli_command cli_cmd_create = {
     .name = "create",
     .summary = "create a sandbox and print its id",
-    .usage = "Usage: cove create [OPTIONS]\n"
-             "\n"
-             "Create a sandbox and print its id (with --json: the sandbox).\n"
-             "\n"
-             "Options:\n"
-             "  -n, --name NAME       name (1-63 of [A-Za-z0-9._-]; default: the id)\n"
-             "      --image IMAGE     image (default: base)\n"
-             "      --cpu CORES       CPU cores, fractions allowed (default: 1)\n"
-             "      --memory MIB      memory limit in MiB (default: 1024)\n"
-             "      --disk MIB        disk limit in MiB (default: 3072)\n"
-             "      --pids N          process limit (default: 1024)\n"
-             "  -e, --env K=V         environment for every exec; a bare K copies $K (repeat)\n"
-             "  -l, --label K=V       label (repeat)\n"
-             "      --auto-stop MIN   stop after MIN idle minutes, 0 = never (default: 15)\n",
+    .usage =
+        "Usage: cove create [OPTIONS]\n"
+        "\n"
+        "Create a sandbox and print its id (with --json: the sandbox).\n"
+        "\n"
+        "Options:\n"
+        "  -n, --name NAME       name (1-63 of [A-Za-z0-9._-]; default: the id)\n"
+        "      --image IMAGE     image (default: base)\n"
+        "      --cpu CORES       CPU cores, fractions allowed (default: 1)\n"
+        "      --memory MIB      memory limit in MiB (default: 1024)\n"
+        "      --disk MIB        disk limit in MiB (default: 3072)\n"
+        "      --pids N          process limit (default: 1024)\n"
+        "  -e, --env K=V         environment for every exec; a bare K copies $K (repeat)\n"
+        "  -l, --label K=V       label (repeat)\n"
+        "      --auto-stop MIN   stop after MIN idle minutes, 0 = never (default: 15)\n"
+        "      --network MODE    none (default: only loopback) or all (IPv4 egress)\n"
+        "      --allow CIDR      allow egress to this IPv4 network only (repeat)\n"
+        "      --allow-domain N  allow egress to what DNS gives for N (*.N: below N) (repeat)\n",
     .run = run,
 };

@@ -33,28 +33,35 @@ static uint32_t arg_autostop_unit_ms = 60000; /* hidden: tests shorten auto-stop
 static int arg_ready_fd = -1;
 static const char *arg_preview_domain = "localhost";
 static uint32_t arg_preview_wait = 10;
+static const char *arg_net_table = "cove";
+static const char *arg_net_subnet = "10.77.0.0/16";
+static const char *arg_net_dns;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: coved [options]            run the daemon\n"
-               "       coved --check               check that this host can run sandboxes\n"
-               "       coved keys create [--name N] [--org O] [--admin]\n"
-               "       coved keys list\n"
-               "       coved keys revoke ID\n"
-               "       coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N]\n"
-               "                           [--disk-mib N]\n"
-               "options:\n"
-               "  --state DIR        state directory (default /var/lib/cove)\n"
-               "  --listen HOST:PORT TCP listener (default 127.0.0.1:3000; 'none' disables)\n"
-               "  --socket PATH      unix socket (default /run/cove/coved.sock; 'none')\n"
-               "  --cgroup-root NAME cgroup subtree name (default cove)\n"
-               "  --uid-base N       first host uid for sandbox uid ranges (default 1000000000)\n"
-               "  --init PATH        cove-init binary\n"
-               "  --disk-warm N      sandbox disks kept formatted and ready (default 4)\n"
-               "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
-               "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
-               "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
-               "  --debug            verbose logging\n");
+    fprintf(f,
+            "usage: coved [options]            run the daemon\n"
+            "       coved --check               check that this host can run sandboxes\n"
+            "       coved keys create [--name N] [--org O] [--admin]\n"
+            "       coved keys list\n"
+            "       coved keys revoke ID\n"
+            "       coved org quota ORG [--sandboxes N] [--cpu-milli N] [--memory-mib N]\n"
+            "                           [--disk-mib N]\n"
+            "options:\n"
+            "  --state DIR        state directory (default /var/lib/cove)\n"
+            "  --listen HOST:PORT TCP listener (default 127.0.0.1:3000; 'none' disables)\n"
+            "  --socket PATH      unix socket (default /run/cove/coved.sock; 'none')\n"
+            "  --cgroup-root NAME cgroup subtree name (default cove)\n"
+            "  --uid-base N       first host uid for sandbox uid ranges (default 1000000000)\n"
+            "  --init PATH        cove-init binary\n"
+            "  --disk-warm N      sandbox disks kept formatted and ready (default 4)\n"
+            "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
+            "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
+            "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
+            "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
+            "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
+            "  --net-dns IP       resolver for domain allow lists (default: /etc/resolv.conf's)\n"
+            "  --debug            verbose logging\n");
 }
 
 static void default_init_path(char *buf, size_t cap)
@@ -250,7 +257,10 @@ static int run(void)
                                 .uid_base = arg_uid_base,
                                 .disk_warm = arg_disk_warm,
                                 .init_warm = arg_disk_warm ? 2 : 0,
-                                .autostop_unit_ms = arg_autostop_unit_ms};
+                                .autostop_unit_ms = arg_autostop_unit_ms,
+                                .net_table = arg_net_table,
+                                .net_subnet = arg_net_subnet,
+                                .net_dns = arg_net_dns};
     struct http_config hc = {.routes = api_routes,
                              .n_routes = api_n_routes,
                              .auth = api_auth,
@@ -350,6 +360,9 @@ int main(int argc, char **argv)
                                          {"preview-domain", required_argument, NULL, 'P'},
                                          {"preview-wait", required_argument, NULL, 'W'},
                                          {"autostop-unit-ms", required_argument, NULL, 'A'},
+                                         {"net-table", required_argument, NULL, 'T'},
+                                         {"net-subnet", required_argument, NULL, 'N'},
+                                         {"net-dns", required_argument, NULL, 'D'},
                                          {"check", no_argument, NULL, 'C'},
                                          {"debug", no_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
@@ -414,6 +427,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "coved: --autostop-unit-ms must be 100..60000\n");
                 return 2;
             }
+            break;
+        case 'T':
+            arg_net_table = optarg;
+            break;
+        case 'N':
+            arg_net_subnet = optarg;
+            break;
+        case 'D':
+            arg_net_dns = optarg;
             break;
         case 'C':
             check = true;

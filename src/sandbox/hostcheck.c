@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/egress.h"
 
 static bool file_has(const char *path, const char *needle)
 {
@@ -84,6 +85,12 @@ bool check_host(const char *state_dir)
     cgroup_check(buf, sizeof(buf), &cg_ok);
     fputs(buf, stdout);
     ok = ok && cg_ok;
+    /* Optional: without nf_tables only sandboxes without network can be created. */
+    if (egress_available())
+        printf("ok   nftables (sandbox network access)\n");
+    else
+        printf("warn nftables unavailable: sandboxes can only be created without network. Fix: "
+               "a kernel with CONFIG_NF_TABLES (modprobe nf_tables)\n");
     LINE(access(state_dir, F_OK) == 0 || errno == ENOENT, "state directory usable",
          "state directory %s unusable", state_dir);
     printf("%s\n", ok ? "this host can run cove sandboxes" : "this host cannot run sandboxes yet");

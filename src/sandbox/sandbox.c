@@ -34,7 +34,10 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl.h"
 #include "sandbox/disk.h"
+#include "sandbox/dnsfilter.h"
+#include "sandbox/egress.h"
 #include "sandbox/image.h"
+#include "sandbox/netlink.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 
@@ -43,12 +46,14 @@
 struct sandbox {
     atomic_int refs;
     pthread_mutex_t lock;
-    struct sandbox_rec rec; /* guarded by lock */
+    struct sandbox_rec rec;   /* guarded by lock */
+    struct egress_policy net; /* parsed rec.network_json; fixed at create */
     enum sandbox_state state;
     pid_t init_pid;
     int pidfd;
     bool our_child; /* init was started by this coved (reap it) */
     bool removed;   /* deleted: no longer in the registry */
+    bool reattach;  /* restored running without its veth */
     atomic_uint_fast64_t exec_seq;
     atomic_int busy;
     atomic_int execs;
@@ -253,6 +258,7 @@ void sandbox_snapshot(struct sandbox *sb, struct sandbox_rec *ret)
     ret->env_json = dup_or_null(sb->rec.env_json);
     ret->extra_json = dup_or_null(sb->rec.extra_json);
     ret->error_reason = dup_or_null(sb->rec.error_reason);
+    ret->network_json = dup_or_null(sb->rec.network_json);
     snprintf(ret->state, sizeof(ret->state), "%s", sandbox_state_to_string(sb->state));
     ret->last_activity = atomic_load(&sb->last_activity);
     pthread_mutex_unlock(&sb->lock);
@@ -379,9 +385,37 @@ static int prepare_disk(struct sandbox *sb, struct cove_err *err)
     snprintf(hosts, sizeof(hosts), "%s\n", sb->rec.name);
     if (r >= 0)
         r = write_at(dfd, "upper/root/etc/hostname", hosts, root);
+    /* The image resolves names from files only; a sandbox with network also asks DNS. */
+    if (r >= 0 && sb->net.mode != EGRESS_NONE)
+        r = write_at(dfd, "upper/root/etc/nsswitch.conf",
+                     "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+                     "networks: files\nprotocols: files\nservices: files\n",
+                     root);
+    struct egress_link l;
+    if (r >= 0 && sb->net.n_domains &&
+        egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) >= 0) {
+        /* A domain allow list resolves through coved on the gateway (dnsfilter.c). */
+        dnsfilter_resolv_conf(l.gateway, hosts, sizeof(hosts));
+        r = write_at(dfd, "upper/root/etc/resolv.conf", hosts, root);
+    }
     if (r < 0)
         return cove_err_errno(err, -r, "prepare sandbox disk");
     return 0;
+}
+
+static void stop_live(struct sandbox *sb);
+
+/* Give a freshly started sandbox the network it opted into (its init runs). */
+static int attach_network(struct sandbox *sb, struct cove_err *err)
+{
+    char p[64];
+    _cleanup_close_ int ns = -EBADF;
+
+    snprintf(p, sizeof(p), "/proc/%d/ns/net", sb->init_pid);
+    ns = open(p, O_RDONLY | O_CLOEXEC);
+    if (ns < 0)
+        return cove_err_errno(err, errno, "open the network namespace of sandbox %s", sb->rec.id);
+    return egress_attach(sb->rec.id, sb->rec.net_slot, &sb->net, ns, err);
 }
 
 static int start_live(struct sandbox *sb, struct cove_err *err)
@@ -410,12 +444,21 @@ static int start_live(struct sandbox *sb, struct cove_err *err)
     if (r < 0)
         return r;
     sb->our_child = true;
+    if (sb->net.mode != EGRESS_NONE) {
+        r = attach_network(sb, err);
+        if (r < 0) {
+            stop_live(sb);
+            return r;
+        }
+    }
     return 0;
 }
 
 /* Kill init (the kernel then kills the whole PID namespace), reap it, drop cgroups. */
 static void stop_live(struct sandbox *sb)
 {
+    /* A sandbox's veth dies with its network namespace, that is with init (and then no
+     * process is left to send anything); its set elements stay until delete. */
     if (sb->pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
         struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
@@ -537,6 +580,21 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     sb->rec.pids = spec->pids;
     sb->rec.auto_stop_min = spec->auto_stop_min;
     sb->rec.auto_delete_min = spec->auto_delete_min;
+    sb->net = spec->network;
+    if (sb->net.mode != EGRESS_NONE) {
+        json_t *nj = egress_policy_to_json(&sb->net);
+        sb->rec.network_json = nj ? json_dumps(nj, JSON_COMPACT) : NULL;
+        json_decref(nj);
+        if (!sb->rec.network_json) {
+            sandbox_unref(sb);
+            return cove_err_set(err, -ENOMEM, "out of memory");
+        }
+        r = egress_slot_alloc(sb->rec.id, &sb->net, &sb->rec.net_slot, err);
+        if (r < 0) {
+            sandbox_unref(sb);
+            return r;
+        }
+    }
     sb->rec.created_at = sb->rec.updated_at = sb->rec.last_activity = now_ms();
     sb->state = SANDBOX_CREATING;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "creating");
@@ -577,6 +635,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     }
     if (r < 0) {
         pthread_mutex_unlock(&sb->lock);
+        egress_release(sb->rec.net_slot);
         if (sb->rec.disk_slot >= 0)
             disk_release(sb->rec.disk_slot);
         store_sandbox_delete(rt.st, sb->rec.id);
@@ -595,6 +654,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
 
 fail_locked:
     pthread_mutex_unlock(&rt.create_mu);
+    egress_release(sb->rec.net_slot);
     sandbox_unref(sb);
     return r;
 }
@@ -682,6 +742,7 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
     sb->state = SANDBOX_DESTROYING;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(sb->state));
     stop_live(sb);
+    egress_release(sb->rec.net_slot);
     if (sb->rec.disk_slot >= 0)
         disk_release(sb->rec.disk_slot);
     sb->rec.disk_slot = -1;
@@ -905,6 +966,25 @@ static void finish_interrupted(struct restore_ctx *ctx)
     *ctx = (struct restore_ctx){0};
 }
 
+/* Every sandbox with network is registered for the rebuilt table; one that kept running
+ * while coved was down but lost its veth (a crash mid-way) gets it back after the rebuild
+ * (restore_networks). */
+static void restore_network(struct sandbox *sb)
+{
+    struct egress_link l;
+
+    if (sb->net.mode == EGRESS_NONE)
+        return;
+    if (egress_restore_add(sb->rec.id, sb->rec.net_slot, &sb->net) < 0 ||
+        egress_link_of(sb->rec.id, sb->rec.net_slot, &l, NULL) < 0) {
+        log_warn("sandbox %s: bad egress slot %u; it gets no network", sb->rec.id,
+                 sb->rec.net_slot);
+        sb->net.mode = EGRESS_NONE;
+        return;
+    }
+    sb->reattach = sb->state == SANDBOX_STARTED && nl_link_exists(l.host_if) != 1;
+}
+
 static int restore_one(const struct sandbox_rec *r, void *ud)
 {
     struct sandbox *sb = sandbox_new();
@@ -918,6 +998,9 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     sb->rec.env_json = dup_or_null(r->env_json);
     sb->rec.extra_json = dup_or_null(r->extra_json);
     sb->rec.error_reason = dup_or_null(r->error_reason);
+    sb->rec.network_json = dup_or_null(r->network_json);
+    if (egress_policy_from_string(r->network_json, &sb->net) < 0)
+        log_warn("sandbox %s: unreadable network policy, treating it as none", r->id);
     atomic_store(&sb->last_activity, now_ms());
     sock_path(sb);
     if (s == SANDBOX_CREATING || s == SANDBOX_DESTROYING || s < 0) {
@@ -962,6 +1045,7 @@ static int restore_one(const struct sandbox_rec *r, void *ud)
     } else {
         sb->state = s;
     }
+    restore_network(sb);
     int k = registry_add(sb);
     sandbox_unref(sb);
     return k;
@@ -1061,6 +1145,27 @@ static bool runs_in_group(const char *name, void *ud)
     return found;
 }
 
+/* Rebuild the egress table for the running sandboxes, then recreate lost veths. */
+static void restore_networks(void)
+{
+    struct cove_err e = {0};
+
+    if (egress_restore_commit(&e) < 0)
+        log_warn("egress: cannot rebuild the rules: %s", e.msg);
+    pthread_mutex_lock(&rt.mu);
+    for (size_t i = 0; i < rt.n; i++) {
+        struct sandbox *sb = rt.v[i];
+        if (!sb->reattach)
+            continue;
+        sb->reattach = false;
+        if (attach_network(sb, &e) < 0)
+            log_warn("sandbox %s: cannot restore its network: %s", sb->rec.id, e.msg);
+        else
+            log_info("sandbox %s: network restored", sb->rec.id);
+    }
+    pthread_mutex_unlock(&rt.mu);
+}
+
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err)
 {
     char p[600];
@@ -1081,6 +1186,12 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = cgroup_init(cfg->cgroup_root, err);
     if (r < 0)
         return r;
+    r = egress_init(cfg->net_table ? cfg->net_table : "cove",
+                    cfg->net_subnet ? cfg->net_subnet : "10.77.0.0/16", st, err);
+    if (r >= 0)
+        r = dnsfilter_init(cfg->net_dns, err);
+    if (r < 0)
+        return r;
     r = seccomp_build(&rt.seccomp_fd, err);
     if (r < 0)
         return r;
@@ -1095,6 +1206,7 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     finish_interrupted(&ctx);
     if (r < 0)
         return cove_err_errno(err, -r, "restore sandboxes");
+    restore_networks();
     disk_pool_sweep();
     /* Groups no running sandbox owns: pre-started inits of the earlier run (pool-N) and
      * whatever a crash in the middle of creating or renaming a group left. */
@@ -1113,6 +1225,7 @@ void sandbox_runtime_shutdown(void)
     pthread_join(rt.reaper, NULL);
     spawn_pool_stop();
     disk_pool_stop();
+    egress_shutdown();
 }
 
 void sandbox_runtime_counts(struct runtime_counts *ret)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "sandbox/egress.h"
 #include "store/store.h"
 
 struct sandbox;
@@ -44,6 +45,7 @@ struct sandbox_spec {
     uint32_t pids;
     int32_t auto_stop_min;
     int32_t auto_delete_min;
+    struct egress_policy network; /* default: none */
 };
 void sandbox_spec_init(struct sandbox_spec *s);
 void sandbox_spec_done(struct sandbox_spec *s);
@@ -62,6 +64,9 @@ struct runtime_config {
     unsigned disk_warm;        /* pooled disks kept ready */
     unsigned init_warm;        /* sandbox inits started ahead of time */
     uint32_t autostop_unit_ms; /* length of an auto-stop "minute" (tests shorten it); 0: 60000 */
+    const char *net_table;     /* nftables table for egress rules (inet family) */
+    const char *net_subnet;    /* IPv4 CIDR sandbox veths are numbered from */
+    const char *net_dns;       /* upstream resolver for domain allow lists (NULL: the host's) */
 };
 
 int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, struct cove_err *err);

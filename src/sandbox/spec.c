@@ -69,7 +69,7 @@ int sandbox_string_map_valid(json_t *obj, const char *what, size_t max_n, size_t
     return 0;
 }
 
-enum field_type { F_STRING, F_MAP, F_CPU, F_U32, F_I32 };
+enum field_type { F_STRING, F_MAP, F_CPU, F_U32, F_I32, F_NETWORK };
 
 struct field {
     const char *name;
@@ -91,6 +91,7 @@ static const struct field fields[] = {
     {"pids", F_U32, offsetof(struct sandbox_spec, pids), 16, COVE_MAX_PIDS},
     {"auto_stop_minutes", F_I32, offsetof(struct sandbox_spec, auto_stop_min), 0,
      COVE_MAX_AUTOSTOP_MIN},
+    {"network", F_NETWORK, offsetof(struct sandbox_spec, network), 0, COVE_MAX_ALLOW_CIDRS},
 };
 
 static int parse_field(const struct field *f, json_t *v, struct sandbox_spec *s,
@@ -122,6 +123,8 @@ static int parse_field(const struct field *f, json_t *v, struct sandbox_spec *s,
         *slot = json_deep_copy(v);
         return 0;
     }
+    case F_NETWORK:
+        return egress_policy_from_api(v, (struct egress_policy *)(void *)base, err);
     case F_CPU:
     case F_U32:
     case F_I32:

@@ -20,7 +20,7 @@
     "s.id, s.org, s.name, s.image, s.state, s.labels_json, s.env_json, s.extra_json, "             \
     "s.error_reason, s.cpu_milli, s.memory_mib, s.disk_mib, s.pids, s.auto_stop_min, "             \
     "s.auto_delete_min, coalesce(s.uid_slot, 0), s.disk_slot, s.init_pid, s.created_at, "          \
-    "s.updated_at, s.last_activity"
+    "s.updated_at, s.last_activity, s.network_json, s.net_slot"
 
 #define LIST_SQL_MAX (16u << 10)
 
@@ -32,7 +32,8 @@ void store_sandbox_rec_free(struct sandbox_rec *r)
     free(r->env_json);
     free(r->extra_json);
     free(r->error_reason);
-    r->labels_json = r->env_json = r->extra_json = r->error_reason = NULL;
+    free(r->network_json);
+    r->labels_json = r->env_json = r->extra_json = r->error_reason = r->network_json = NULL;
 }
 
 /* Fill *r from the SB_COLUMNS of the current row. On failure *r holds no allocations. */
@@ -49,7 +50,8 @@ static int row_to_rec(sqlite3_stmt *s, struct sandbox_rec *r)
     if ((k = db_col_strdup(s, 5, &r->labels_json)) < 0 ||
         (k = db_col_strdup(s, 6, &r->env_json)) < 0 ||
         (k = db_col_strdup(s, 7, &r->extra_json)) < 0 ||
-        (k = db_col_strdup(s, 8, &r->error_reason)) < 0) {
+        (k = db_col_strdup(s, 8, &r->error_reason)) < 0 ||
+        (k = db_col_strdup(s, 21, &r->network_json)) < 0) {
         store_sandbox_rec_free(r);
         return k;
     }
@@ -58,6 +60,7 @@ static int row_to_rec(sqlite3_stmt *s, struct sandbox_rec *r)
     r->disk_mib = (uint32_t)sqlite3_column_int64(s, 11);
     r->pids = (uint32_t)sqlite3_column_int64(s, 12);
     r->auto_stop_min = (int32_t)sqlite3_column_int64(s, 13);
+    r->net_slot = (uint32_t)sqlite3_column_int64(s, 22);
     r->auto_delete_min = (int32_t)sqlite3_column_int64(s, 14);
     r->uid_slot = (uint32_t)sqlite3_column_int64(s, 15);
     r->disk_slot = (int32_t)sqlite3_column_int64(s, 16);
@@ -127,7 +130,7 @@ static int sync_labels(struct store *st, const char *id, json_t *labels)
     return 0;
 }
 
-/* Parameters ?1..?21 shared by the INSERT and UPDATE statements; 0 timestamps become now. */
+/* Parameters ?1..?23 shared by the INSERT and UPDATE statements; 0 timestamps become now. */
 static int bind_rec(sqlite3_stmt *s, const struct sandbox_rec *r, int64_t now)
 {
     int k;
@@ -149,7 +152,8 @@ static int bind_rec(sqlite3_stmt *s, const struct sandbox_rec *r, int64_t now)
         return k;
     if ((k = db_bind_i64(s, 19, r->created_at ? r->created_at : now)) < 0 ||
         (k = db_bind_i64(s, 20, r->updated_at ? r->updated_at : now)) < 0 ||
-        (k = db_bind_i64(s, 21, r->last_activity ? r->last_activity : now)) < 0)
+        (k = db_bind_i64(s, 21, r->last_activity ? r->last_activity : now)) < 0 ||
+        (k = db_bind_text(s, 22, r->network_json)) < 0 || (k = db_bind_i64(s, 23, r->net_slot)) < 0)
         return k;
     return 0;
 }
@@ -200,8 +204,9 @@ int store_sandbox_insert(struct store *st, const struct sandbox_rec *r, struct c
                    "INSERT INTO sandboxes (id, org, name, image, state, labels_json, env_json, "
                    "extra_json, error_reason, cpu_milli, memory_mib, disk_mib, pids, "
                    "auto_stop_min, auto_delete_min, uid_slot, disk_slot, init_pid, created_at, "
-                   "updated_at, last_activity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                   "?11, ?12, ?13, ?14, ?15, NULLIF(?16, 0), ?17, ?18, ?19, ?20, ?21)",
+                   "updated_at, last_activity, network_json, net_slot) VALUES (?1, ?2, ?3, ?4, "
+                   "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULLIF(?16, 0), ?17, ?18, "
+                   "?19, ?20, ?21, ?22, ?23)",
                    &s);
     if (k < 0)
         return store_err(k, err);
@@ -234,14 +239,15 @@ int store_sandbox_update(struct store *st, const struct sandbox_rec *r)
     k = db_txn_begin(st, &txn);
     if (k < 0)
         return k;
-    k = db_prepare(st,
-                   "UPDATE sandboxes SET name = ?3, image = ?4, state = ?5, labels_json = ?6, "
-                   "env_json = ?7, extra_json = ?8, error_reason = ?9, cpu_milli = ?10, "
-                   "memory_mib = ?11, disk_mib = ?12, pids = ?13, auto_stop_min = ?14, "
-                   "auto_delete_min = ?15, uid_slot = NULLIF(?16, 0), disk_slot = ?17, "
-                   "init_pid = ?18, updated_at = ?20, last_activity = ?21 "
-                   "WHERE id = ?1 AND org = ?2",
-                   &s);
+    k = db_prepare(
+        st,
+        "UPDATE sandboxes SET name = ?3, image = ?4, state = ?5, labels_json = ?6, "
+        "env_json = ?7, extra_json = ?8, error_reason = ?9, cpu_milli = ?10, "
+        "memory_mib = ?11, disk_mib = ?12, pids = ?13, auto_stop_min = ?14, "
+        "auto_delete_min = ?15, uid_slot = NULLIF(?16, 0), disk_slot = ?17, "
+        "init_pid = ?18, updated_at = ?20, last_activity = ?21, network_json = ?22, net_slot = ?23 "
+        "WHERE id = ?1 AND org = ?2",
+        &s);
     if (k < 0)
         return k;
     if ((k = bind_rec(s, r, store_now_ms())) < 0 || (k = db_step(st, s)) < 0)

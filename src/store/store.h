@@ -98,6 +98,7 @@ struct sandbox_rec {
     char *env_json;     /* JSON object, string values */
     char *extra_json;   /* JSON object: compatibility fields (may be NULL) */
     char *error_reason; /* may be NULL */
+    char *network_json; /* egress policy (egress_policy_to_json); NULL = none */
     uint32_t cpu_milli;
     uint32_t memory_mib;
     uint32_t disk_mib;
@@ -106,6 +107,7 @@ struct sandbox_rec {
     int32_t auto_delete_min; /* -1 = never, 0 = delete on stop */
     uint32_t uid_slot;       /* host uid range index; unique among rows */
     int32_t disk_slot;       /* -1 = none */
+    uint32_t net_slot;       /* egress address slot (egress.h), 0 = none */
     int64_t init_pid;        /* host pid of the sandbox init, 0 when not running */
     int64_t created_at;
     int64_t updated_at;
