@@ -103,9 +103,11 @@ def main():
         res = conn.post(base + "/contexts/%s/run" % py, {"code": "x"})
         assert res["result"]["text/plain"] == str(args.n + 20), res
     finally:
-        host.close()
-        d.stop()
-        d.cleanup()
+        try:
+            host.close()
+        finally:
+            d.stop()
+            d.cleanup()
     s = {k: stats(v) for k, v in r.items()}
     rows = [("floor: python kernel on the host over a socketpair, `x += 1`", "floor"),
             ("python context: `x += 1` through POST .../contexts/{ctx}/run", "python"),
