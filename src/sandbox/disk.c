@@ -21,6 +21,7 @@
 
 #include "base/cleanup.h"
 #include "base/log.h"
+#include "sandbox/private-libs.h"
 
 #define MAX_DISKS 65536
 
@@ -181,6 +182,8 @@ static int disk_create(int32_t slot, uint32_t mib)
         goto fail;
     snprintf(img, sizeof(img), "%s/lost+found", mnt);
     (void)rmdir(img); /* nothing to recover: the disk is scratch space */
+    if ((r = private_libs_seed(mnt, (uid_t)-1)) < 0) /* here, off the create path, when pooled */
+        log_warn("disk %d: copy the shared libraries: %s", slot, strerror(-r));
     return 0;
 fail:
     unlink(img);
@@ -266,6 +269,9 @@ static int scrub(int32_t slot)
     if (r == 0 && ioctl(fd, FITRIM, &range) < 0)
         log_debug("FITRIM on %s: %m", mnt);
     close(fd);
+    int s = r == 0 ? private_libs_seed(mnt, (uid_t)-1) : 0;
+    if (s < 0)
+        log_warn("disk %d: copy the shared libraries: %s", slot, strerror(-s));
     return r;
 }
 

@@ -41,8 +41,10 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/log.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl-proto.h"
+#include "sandbox/private-libs.h"
 
 #define INIT_READY_TIMEOUT_MS 15000
 
@@ -278,6 +280,11 @@ static int larva_hatch(struct larva *l, const struct spawn_params *p, pid_t *ret
         cove_err_errno(err, -r, "make the sandbox's device nodes");
         goto fail;
     }
+    /* Usually a few stat calls: the pool copied them. A failure only costs isolation of the
+     * mmap locks of those files (private-libs.h), so the sandbox still starts. */
+    r = private_libs_seed(p->disk, (uid_t)p->uid_base);
+    if (r < 0)
+        log_warn("sandbox %s: copy the shared libraries: %s", p->id, strerror(-r));
     if (strcmp(l->name, p->id)) {
         r = cgroup_ops()->sandbox_rename(l->name, p->id);
         if (r < 0) {

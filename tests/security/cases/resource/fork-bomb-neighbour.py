@@ -2,17 +2,6 @@
 #         to a neighbour sandbox whose Python keeps starting processes
 # why: another sandbox (and the host) must keep starting processes promptly while one sandbox
 #      fork-bombs: here no subprocess start in the neighbour may take longer than 0.5 s
-# gap: every bomb process maps the host's libc and ld.so (through the /usr overlay, which maps
-#      the real lower file), so each of its forks and exits takes those files' i_mmap_rwsem for
-#      writing; a thousand of them keep that lock's queue full, and every other process on the
-#      host that forks with libc mapped (the neighbour, the host's own commands) waits behind
-#      them for seconds. Measured on the host with the default pids=1024: fork+exec of
-#      /bin/true stalled 1.4-4 s in each bomb run; 0.27 s with pids=128; 0.17 s with a static
-#      bomb; the same with cpu=64, so CPU quota throttling is not the cause. Mitigations: a much
-#      lower default and maximum pids limit, per-sandbox copies of the shared libraries.
-#      The stall builds up in about two runs of three (a lock convoy), so this gap is the one
-#      non-strict xfail of the corpus (flaky: yes): a pass here does not mean it is fixed.
-# flaky: yes
 # sandbox: {"pids": 4096}
 # peer: inside
 # timeout: 8
