@@ -73,9 +73,7 @@ void dnsfilter_resolv_conf(uint32_t gateway, char *buf, size_t cap)
              gateway >> 16 & 255, gateway >> 8 & 255, gateway & 255);
 }
 
-/* Parse the question of a query: name (lowercased, dotted) into name[254]; returns the
- * offset after QTYPE/QCLASS, or -1. */
-static int parse_question(const uint8_t *q, size_t n, char *name)
+int dnsfilter_parse_question(const uint8_t *q, size_t n, char name[COVE_MAX_DOMAIN + 1])
 {
     size_t off = 12, len = 0;
 
@@ -85,18 +83,21 @@ static int parse_question(const uint8_t *q, size_t n, char *name)
         uint8_t l = q[off++];
         if (l == 0)
             break;
-        if (l & 0xc0 || off + l > n || len + l + 1 > COVE_MAX_DOMAIN + 1)
+        /* No compression in a question, and the dotted name must fit with its NUL. */
+        if (l & 0xc0 || off + l > n || len + (len ? 1 : 0) + l > COVE_MAX_DOMAIN)
             return -1;
         if (len)
             name[len++] = '.';
         for (uint8_t i = 0; i < l; i++) {
             char c = (char)q[off + i];
+            if (c == '.' || c == '\0')
+                return -1; /* a label holding a dot would read as two labels */
             name[len++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
         }
         off += l;
     }
     name[len] = 0;
-    if (len == 0 || len > COVE_MAX_DOMAIN || memchr(name, 0, len) || off + 4 > n)
+    if (len == 0 || off + 4 > n)
         return -1;
     return (int)(off + 4);
 }
@@ -119,9 +120,8 @@ static long skip_name(const uint8_t *a, size_t n, size_t off)
     return -1;
 }
 
-/* Collect the A records of the answer section; returns how many (<= max). */
-static size_t answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out, size_t max,
-                           uint32_t *ret_ttl)
+size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out,
+                              size_t max, uint32_t *ret_ttl)
 {
     unsigned ancount = (unsigned)a[6] << 8 | a[7];
     size_t off = qend, k = 0;
@@ -207,7 +207,7 @@ static void serve(struct client *c)
         return;
     if (q[2] & 0x80) /* an answer sent to us: ignore */
         return;
-    qend = parse_question(q, (size_t)n, name);
+    qend = dnsfilter_parse_question(q, (size_t)n, name);
     if (qend < 0)
         return; /* malformed: no answer */
     if ((q[4] << 8 | q[5]) != 1 || (q[2] >> 3 & 0xf) != 0 ||
@@ -224,7 +224,7 @@ static void serve(struct client *c)
         (void)sendto(c->fd, q, (size_t)qend, MSG_DONTWAIT, (struct sockaddr *)&from, sizeof(from));
         return;
     }
-    size_t k = answer_addrs(a, (size_t)m, (size_t)qend, addrs, DNSFILTER_MAX_ADDRS, &ttl);
+    size_t k = dnsfilter_answer_addrs(a, (size_t)m, (size_t)qend, addrs, DNSFILTER_MAX_ADDRS, &ttl);
     if (k && egress_dyn_add(c->addr, addrs, k, ttl) < 0)
         log_warn("dnsfilter: cannot open the addresses of %s", name);
     memcpy(a, q, 2); /* the sandbox's id back */

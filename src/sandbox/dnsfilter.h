@@ -8,7 +8,10 @@
  * upstream timeout of DNSFILTER_TIMEOUT_MS. UDP only. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "base/limits.h"
 
 #include "base/err.h"
 #include "sandbox/egress.h"
@@ -26,5 +29,16 @@ int dnsfilter_add(uint32_t slot, const struct egress_policy *p, uint32_t gateway
                   struct cove_err *err);
 void dnsfilter_remove(uint32_t slot);
 void dnsfilter_shutdown(void);
+/* The parsers, pure, for fuzzing (tests/fuzz/fuzz-dns.c); every byte they see comes from a
+ * sandbox or from the upstream resolver.
+ * The question of a query: its name, lowercased and dotted, into name; returns the offset
+ * after QTYPE/QCLASS, or -1 for a malformed or compressed name, or one longer than
+ * COVE_MAX_DOMAIN. */
+int dnsfilter_parse_question(const uint8_t *q, size_t n, char name[COVE_MAX_DOMAIN + 1]);
+/* The A records of an answer's answer section (from qend, the end of its question), at most
+ * max of them, and the smallest of their TTLs clamped to DNSFILTER_MIN_TTL..MAX; returns how
+ * many. n must be at least 12 (the header). */
+size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out,
+                              size_t max, uint32_t *ret_ttl);
 /* The resolv.conf a sandbox with a domain list gets. */
 void dnsfilter_resolv_conf(uint32_t gateway, char *buf, size_t cap);

@@ -94,8 +94,8 @@ static const char *const migrations[] = {
     "started_at);",
     /* 3: the egress policy a sandbox opted into (NULL: no network but loopback) and the
      * slot its addresses come from (0: none). */
-    "ALTER TABLE sandboxes ADD COLUMN network_json TEXT;"
-    "ALTER TABLE sandboxes ADD COLUMN net_slot INTEGER NOT NULL DEFAULT 0;",
+    ("ALTER TABLE sandboxes ADD COLUMN network_json TEXT;"
+     "ALTER TABLE sandboxes ADD COLUMN net_slot INTEGER NOT NULL DEFAULT 0;"),
 };
 
 static int get_version(struct store *st, int64_t *ret)
