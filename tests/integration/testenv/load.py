@@ -353,9 +353,20 @@ def loop_backing_under(path):
     return sorted(found)
 
 
+def _pool_disk(m):
+    """A disk the pool prepared and no sandbox has used: empty but for the private copies of
+    the loader, libc and shells under upper/usr (src/sandbox/private-libs.c), and still owned
+    by host root (a sandbox's create hands the disk to its uid range)."""
+    names = os.listdir(m)
+    if not names:
+        return True
+    return (names == ["upper"] and os.listdir(os.path.join(m, "upper")) == ["usr"]
+            and os.stat(m).st_uid == 0)
+
+
 def census(d):
     """Everything a coved and its sandboxes hold on the host, split so that the warm pools
-    (pre-started inits in cgroups pool-N, formatted empty disks) are told apart from
+    (pre-started inits in cgroups pool-N, formatted unused disks) are told apart from
     sandboxes."""
     pid = coved_pid(d)
     disks_dir = os.path.join(d.state, "disks")
@@ -363,7 +374,7 @@ def census(d):
     sandbox_disks, pool_disks = [], []
     for m in mounted:
         try:
-            (sandbox_disks if os.listdir(m) else pool_disks).append(m)
+            (pool_disks if _pool_disk(m) else sandbox_disks).append(m)
         except OSError:
             sandbox_disks.append(m)
     top = []
