@@ -134,6 +134,35 @@ int db_step(struct store *st, sqlite3_stmt *s)
     return db_fail(st, rc, NULL);
 }
 
+int db_collect(struct store *st, const char *sql, size_t elem_size,
+               void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    _cleanup_free_ char *v = NULL;
+    size_t n = 0, alloc = 0;
+    int r;
+
+    r = db_prepare(st, sql, &s);
+    if (r < 0)
+        return r;
+    while ((r = db_step(st, s)) == SQLITE_ROW) {
+        if (n == alloc) {
+            size_t na = alloc ? alloc * 2 : 16;
+            char *nv = reallocarray(v, na, elem_size);
+            if (!nv)
+                return -ENOMEM;
+            v = nv;
+            alloc = na;
+        }
+        row(s, v + n++ * elem_size);
+    }
+    if (r < 0)
+        return r;
+    *ret = TAKE_PTR(v);
+    *ret_n = n;
+    return 0;
+}
+
 int db_exec(struct store *st, const char *sql)
 {
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);

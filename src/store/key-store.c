@@ -228,34 +228,18 @@ int store_key_verify(struct store *st, const char *token, struct key_info *ret_i
     return 0;
 }
 
+/* db_collect() row callback. */
+static void collect_keys_row(sqlite3_stmt *s, void *elem)
+{
+    row_to_info(s, elem);
+}
+
 /* Snapshot every key under the lock, so the callback can run without it. */
 static int collect_keys(struct store *st, struct key_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    _cleanup_free_ struct key_info *v = NULL;
-    size_t n = 0, alloc = 0;
-    int r;
-
-    r = db_prepare(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id", &s);
-    if (r < 0)
-        return r;
-    while ((r = db_step(st, s)) == SQLITE_ROW) {
-        if (n == alloc) {
-            size_t na = alloc ? alloc * 2 : 16;
-            struct key_info *nv = reallocarray(v, na, sizeof(*v));
-            if (!nv)
-                return -ENOMEM;
-            v = nv;
-            alloc = na;
-        }
-        row_to_info(s, &v[n++]);
-    }
-    if (r < 0)
-        return r;
-    *ret = TAKE_PTR(v);
-    *ret_n = n;
-    return 0;
+    return db_collect(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id",
+                      sizeof(**ret), collect_keys_row, (void **)ret, ret_n);
 }
 
 /* Returns 0 after visiting every key, or the first negative value cb returned. */

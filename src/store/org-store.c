@@ -226,34 +226,18 @@ int store_org_get(struct store *st, const char *org_id, struct org_info *ret)
     return 0;
 }
 
+/* db_collect() row callback. */
+static void collect_orgs_row(sqlite3_stmt *s, void *elem)
+{
+    row_to_org(s, elem);
+}
+
 /* Snapshot every org under the lock, so the callback can run without it. */
 static int collect_orgs(struct store *st, struct org_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    _cleanup_free_ struct org_info *v = NULL;
-    size_t n = 0, alloc = 0;
-    int r;
-
-    r = db_prepare(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", &s);
-    if (r < 0)
-        return r;
-    while ((r = db_step(st, s)) == SQLITE_ROW) {
-        if (n == alloc) {
-            size_t na = alloc ? alloc * 2 : 16;
-            struct org_info *nv = reallocarray(v, na, sizeof(*v));
-            if (!nv)
-                return -ENOMEM;
-            v = nv;
-            alloc = na;
-        }
-        row_to_org(s, &v[n++]);
-    }
-    if (r < 0)
-        return r;
-    *ret = TAKE_PTR(v);
-    *ret_n = n;
-    return 0;
+    return db_collect(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", sizeof(**ret),
+                      collect_orgs_row, (void **)ret, ret_n);
 }
 
 int store_org_list(struct store *st, int (*cb)(const struct org_info *o, void *ud), void *ud)

@@ -52,6 +52,11 @@ int db_bind_text(sqlite3_stmt *s, int idx, const char *text);
 int db_bind_i64(sqlite3_stmt *s, int idx, int64_t v);
 /* Step once: SQLITE_ROW (> 0) when a row is available, 0 when done, -errno on failure. */
 int db_step(struct store *st, sqlite3_stmt *s);
+/* Read every row of sql (no parameters) into a malloc'd array of elem_size elements, each
+ * filled by row(); for listings that hand the rows to a callback after the lock is released.
+ * *ret (caller frees) and *ret_n are set on success. */
+int db_collect(struct store *st, const char *sql, size_t elem_size,
+               void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n);
 /* Run SQL (may contain several statements) that returns no rows we care about. */
 int db_exec(struct store *st, const char *sql);
 
