@@ -120,8 +120,8 @@ static long skip_name(const uint8_t *a, size_t n, size_t off)
     return -1;
 }
 
-size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out,
-                              size_t max, uint32_t *ret_ttl)
+size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out, size_t max,
+                              uint32_t *ret_ttl)
 {
     unsigned ancount = (unsigned)a[6] << 8 | a[7];
     size_t off = qend, k = 0;

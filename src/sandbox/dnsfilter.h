@@ -11,9 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/limits.h"
-
 #include "base/err.h"
+#include "base/limits.h"
 #include "sandbox/egress.h"
 
 #define DNSFILTER_MAX_ADDRS  16 /* addresses opened per answer */
@@ -38,7 +37,7 @@ int dnsfilter_parse_question(const uint8_t *q, size_t n, char name[COVE_MAX_DOMA
 /* The A records of an answer's answer section (from qend, the end of its question), at most
  * max of them, and the smallest of their TTLs clamped to DNSFILTER_MIN_TTL..MAX; returns how
  * many. n must be at least 12 (the header). */
-size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out,
-                              size_t max, uint32_t *ret_ttl);
+size_t dnsfilter_answer_addrs(const uint8_t *a, size_t n, size_t qend, uint32_t *out, size_t max,
+                              uint32_t *ret_ttl);
 /* The resolv.conf a sandbox with a domain list gets. */
 void dnsfilter_resolv_conf(uint32_t gateway, char *buf, size_t cap);

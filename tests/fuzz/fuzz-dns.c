@@ -49,7 +49,7 @@ static void answer(const uint8_t *d, size_t n)
     if (n < 14)
         return;
     qend = 12 + d[0] % (n - 12); /* the end of the question, somewhere after the header */
-    uint8_t *copy = malloc(n); /* exact size, so ASan sees a read past the end */
+    uint8_t *copy = malloc(n);   /* exact size, so ASan sees a read past the end */
     memcpy(copy, d, n);
     size_t k = dnsfilter_answer_addrs(copy, n, qend, addrs, DNSFILTER_MAX_ADDRS, &ttl);
     FUZZ_CHECK(k <= DNSFILTER_MAX_ADDRS);
