@@ -33,7 +33,13 @@
  *
  * A shell writes the state back only if its command changed it: an async command (a server
  * that runs for hours) would otherwise undo, when it ends, every `cd` and `export` that the
- * commands run meanwhile made. */
+ * commands run meanwhile made.
+ *
+ * The save runs from an `exit` function (the command's own `exit` in the session's shell,
+ * not in a subshell, or the one after eval), not from an EXIT trap: with an EXIT trap bash
+ * catches SIGTERM itself, and a TERM that arrived just before bash forked the command's first
+ * program was noted but never acted on, so the shell waited for that program forever (about
+ * one early signal in sixty). A command ended by a signal keeps the earlier state. */
 static const char WRAPPER[] =
     "S=/tmp/.cove/sessions/$1; mkdir -p \"$S\" 2>/dev/null\n"
     "[ -r \"$S/state\" ] && . \"$S/state\" 2>/dev/null\n"
@@ -41,10 +47,11 @@ static const char WRAPPER[] =
     "__cove_save() { local s; s=$(__cove_dump); [ \"$s\" = \"$__cove_s0\" ] || "
     "{ printf '%s\\n' \"$s\" > \"$S/state.$$\" && mv -f \"$S/state.$$\" \"$S/state\"; } "
     "2>/dev/null; }\n"
+    "exit() { local rc=${1-$?}; [ \"$BASHPID\" = \"$$\" ] && __cove_save; builtin exit $rc; }\n"
     "__cove_s0=$(__cove_dump)\n"
-    "trap '__cove_rc=$?; __cove_save; exit $__cove_rc' EXIT\n"
     "shopt -s expand_aliases\n"
-    "eval \"$2\"\n";
+    "eval \"$2\"\n"
+    "exit $?\n";
 
 static char sessions_dir[512];
 
