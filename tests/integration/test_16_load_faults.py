@@ -101,7 +101,8 @@ def test_census_sees_sandboxes(loaded):
     during = load.census(d)
     assert load.leaks(before, during), "a live sandbox is not seen as a difference"
     assert sb["id"] in during["sandbox_cgroups"]
-    assert len(during["sandbox_disks"]) == len(before["sandbox_disks"]) + 1
+    # At least: a released disk the pool is still wiping and re-seeding counts as in use too.
+    assert len(during["sandbox_disks"]) >= len(before["sandbox_disks"]) + 1
     assert during["uid_processes"], "the sandbox's init is not in the uid range census"
     expect(api.destroy(sb["id"]), 200)
     _, leaked = load.settle(d, before)
