@@ -188,17 +188,9 @@ static bool check_alive(struct ctx *c)
 
 static json_t *ctx_json_locked(const struct ctx *c, bool active)
 {
-    char created[40];
-    time_t s = (time_t)(c->created_ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&s, &tm);
-    snprintf(created, sizeof(created), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(c->created_ms % 1000));
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "id", c->id, "language", c->language, "cwd",
-                  c->cwd, "created_at", created, "active", active, "cells", (json_int_t)c->cells);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:I}", "id", c->id, "language", c->language,
+                          "cwd", c->cwd, "created_at", json_iso_time(c->created_ms), "active",
+                          active, "cells", (json_int_t)c->cells);
     if (o && c->dead)
         json_object_set_new(o, "error", json_string(c->dead_reason));
     return o;
@@ -441,14 +433,20 @@ static int spawn_kernel(struct sandbox *sb, struct ctx *c, struct cove_err *err)
     return 0;
 }
 
-/* SIGTERM to the reaper: it SIGKILLs the kernel's whole tree. */
-static void kill_kernel(struct sandbox *sb, pid_t reaper)
+/* Signal the process group of pid (inside the sandbox) through its init. */
+static void send_signal(struct sandbox *sb, pid_t pid, int sig)
 {
-    struct ctl_msg m = {.type = CTL_SIGNAL, .pid = reaper, .status = SIGTERM};
-    _cleanup_close_ int fd = reaper > 1 ? sandbox_ctl_connect(sb, NULL) : -EBADF;
+    struct ctl_msg m = {.type = CTL_SIGNAL, .pid = pid, .status = sig};
+    _cleanup_close_ int fd = pid > 1 ? sandbox_ctl_connect(sb, NULL) : -EBADF;
 
     if (fd >= 0 && ctl_send(fd, &m, NULL, 0, NULL, 0) == 0)
         (void)ctl_recv(fd, &m, 5000);
+}
+
+/* SIGTERM to the reaper: it SIGKILLs the kernel's whole tree. */
+static void kill_kernel(struct sandbox *sb, pid_t reaper)
+{
+    send_signal(sb, reaper, SIGTERM);
 }
 
 /* Drop the entries of sandboxes that no longer exist (deleted by auto-delete or validate,
@@ -828,15 +826,6 @@ int context_events_feed(struct buf *l, const char *data, size_t len, struct cont
     if (l->data)
         l->data[l->len] = '\0';
     return r;
-}
-
-static void send_signal(struct sandbox *sb, pid_t pid, int sig)
-{
-    struct ctl_msg m = {.type = CTL_SIGNAL, .pid = pid, .status = sig};
-    _cleanup_close_ int fd = pid > 1 ? sandbox_ctl_connect(sb, NULL) : -EBADF;
-
-    if (fd >= 0 && ctl_send(fd, &m, NULL, 0, NULL, 0) == 0)
-        (void)ctl_recv(fd, &m, 5000);
 }
 
 static void interrupt(struct context_run *run, bool timeout)
