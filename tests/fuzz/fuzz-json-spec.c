@@ -28,7 +28,13 @@ static void check_network(const struct egress_policy *p)
         for (const char *c = p->domains[i]; *c; c++)
             FUZZ_CHECK((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
                        *c == '.' || (*c == '*' && c == p->domains[i]));
-        FUZZ_CHECK(egress_policy_domain_allowed(p, p->domains[i]) == (p->domains[i][0] != '*'));
+        if (p->domains[i][0] == '*') { /* "*.example.com" allows a name under it */
+            char sub[COVE_MAX_DOMAIN + 2] = "a";
+            strcat(sub, p->domains[i] + 1);
+            FUZZ_CHECK(egress_policy_domain_allowed(p, sub));
+        } else {
+            FUZZ_CHECK(egress_policy_domain_allowed(p, p->domains[i]));
+        }
     }
     for (uint32_t i = 0; i < p->n_cidrs; i++) {
         FUZZ_CHECK(p->cidrs[i].len <= 32);
