@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <pthread.h>
@@ -202,8 +203,10 @@ static void disk_destroy(int32_t slot)
     unlink(img);
 }
 
-/* Remove everything inside the disk's root, never following a symlink. */
-static int wipe_at(int dfd)
+/* Remove everything inside the disk's root, never following a symlink, but for the private
+ * copies of the loader, libc and shells and the directories that hold them (private-libs.h),
+ * which are checked and kept. rel is dfd's path relative to the disk's root ("" for it). */
+static int wipe_at(int dfd, const char *rel)
 {
     _cleanup_closedir_ DIR *d = fdopendir(dfd);
     struct dirent *de;
@@ -214,21 +217,40 @@ static int wipe_at(int dfd)
         return -errno;
     }
     while ((de = readdir(d))) {
+        char sub_rel[PATH_MAX];
+        int keep;
+
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+        snprintf(sub_rel, sizeof(sub_rel), "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+        keep = private_libs_keep(sub_rel);
+        if (keep == PRIVATE_LIBS_COPY && private_libs_check_copy(dirfd(d), de->d_name) == 0)
             continue;
-        if (errno != EISDIR && errno != EPERM) {
+        if (keep != PRIVATE_LIBS_DIR && de->d_type != DT_DIR &&
+            unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (keep != PRIVATE_LIBS_DIR && de->d_type != DT_DIR && errno != EISDIR && errno != EPERM) {
             r = -errno;
             continue;
         }
         int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
+            if (keep == PRIVATE_LIBS_DIR && unlinkat(dirfd(d), de->d_name, 0) == 0)
+                continue; /* not a directory where one is expected: the seed makes it anew */
             r = -errno;
             continue;
         }
         (void)fchmod(sub, 0700); /* overlay's work dir is mode 000 */
-        wipe_at(sub);
+        if (keep == PRIVATE_LIBS_DIR) {
+            int k = wipe_at(fcntl(sub, F_DUPFD_CLOEXEC, 0), sub_rel);
+            if (k == 0)
+                k = private_libs_reset_dir(sub);
+            close(sub);
+            if (k < 0)
+                r = k;
+            continue;
+        }
+        wipe_at(sub, sub_rel);
         if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
             r = -errno;
     }
@@ -265,7 +287,7 @@ static int scrub(int32_t slot)
         return r;
     (void)!fchown(fd, 0, 0);
     (void)fchmod(fd, 0700);
-    r = wipe_at(fcntl(fd, F_DUPFD_CLOEXEC, 0)); /* wipe_at takes ownership of its fd */
+    r = wipe_at(fcntl(fd, F_DUPFD_CLOEXEC, 0), ""); /* wipe_at takes ownership of its fd */
     if (r == 0 && ioctl(fd, FITRIM, &range) < 0)
         log_debug("FITRIM on %s: %m", mnt);
     close(fd);

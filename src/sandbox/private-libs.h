@@ -9,14 +9,29 @@
  * processes map inodes that are its alone.
  *
  * A copy keeps the host file's size and modification time, so a host upgrade is noticed: the
- * next seed replaces a copy that no longer matches (done at every sandbox start). */
+ * next seed replaces a copy that no longer matches (done at every sandbox start).
+ *
+ * Copies are owned by host root and immutable (FS_IMMUTABLE_FL, which no one without
+ * CAP_LINUX_IMMUTABLE in the host's user namespace can clear): nothing in a sandbox, not even
+ * its root, can change, rename or unlink them. So a released disk keeps them through its
+ * scrub, and the next sandbox on that disk starts with copies already made: no 3.7 MB of
+ * copying, no write-back and no flush at unmount per sandbox. */
 #pragma once
 
 #include <sys/types.h>
 
-/* Make or refresh the copies under <disk>/upper/usr, owned (with the directories that hold
- * them) by owner: the sandbox's root, since an overlay in a user namespace cannot use upper
- * files or directories whose owner that namespace does not map. (uid_t)-1 leaves the owner
- * alone (the pool, before a sandbox has its uid range). Idempotent; cheap when the copies are
- * current (a few stat calls). Returns 0 or -errno. */
+/* Make or refresh the copies under <disk>/upper/usr, and give the directories that hold them
+ * to owner: the sandbox's root, since an overlay in a user namespace cannot create entries in
+ * upper directories whose owner that namespace does not map. (uid_t)-1 leaves the
+ * directories alone (the pool, before a sandbox has its uid range). Idempotent; cheap when
+ * the copies are current (a statx per file). Returns 0 or -errno. */
 int private_libs_seed(const char *disk, uid_t owner);
+
+/* For a disk's scrub: what rel (relative to the disk's root, "upper/usr/bin/bash") is. */
+enum { PRIVATE_LIBS_COPY = 1, PRIVATE_LIBS_DIR = 2 };
+int private_libs_keep(const char *rel); /* COPY, DIR (an ancestor of a copy) or 0 */
+/* 0 if name under dfd is still a copy as the pool made it; else clears its immutable flag so
+ * that it can be removed, and returns -ESTALE. */
+int private_libs_check_copy(int dfd, const char *name);
+/* A kept directory back to host root, mode 0755, no extended attributes. */
+int private_libs_reset_dir(int fd);
