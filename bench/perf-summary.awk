@@ -6,13 +6,14 @@
 # it runs and helpers such as mkfs.ext4 count as coved's, while other daemons on the host
 # (whatever their names) do not.
 #
-# Variables: coved (pid), mode, and per mode:
+# Variables: coved (pids of the tree's roots, space-separated: coved and its spawner), mode,
+# and per mode:
 #   mode=comm  f (sampling Hz), n (cycles): CPU ms per cycle by process name, in three
 #              groups: coved's tree, kernel workers (host-wide, any origin), everything else
 #   mode=syms  want (a comm in coved's tree), re: share of want's samples whose call chain
 #              holds a symbol matching re (each symbol counted once per sample)
 #   mode=dso   want: share of want's samples by the object of the leaf frame
-BEGIN { RS = ""; FS = "\n" }
+BEGIN { RS = ""; FS = "\n"; split(coved, r, " "); for (i in r) root[r[i]] = 1 }
 {
     h = $1
     if (!match(h, /[0-9]+\/[0-9]+/))
@@ -20,7 +21,7 @@ BEGIN { RS = ""; FS = "\n" }
     split(substr(h, RSTART, RLENGTH), id, "/")
     comm = substr(h, 1, RSTART - 1)
     gsub(/^[ \t]+|[ \t]+$/, "", comm)
-    if (id[1] == coved)
+    if (id[1] in root)
         ours[id[2]] = 1
     if (h ~ /sched_process_fork/) {
         if (match(h, / pid=[0-9]+/) && (substr(h, RSTART + 5, RLENGTH - 5) in ours) &&

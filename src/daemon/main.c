@@ -20,6 +20,7 @@
 #include "proxy/preview.h"
 #include "sandbox/hostcheck.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/spawner.h"
 #include "store/store.h"
 
 static const char *arg_state = "/var/lib/cove";
@@ -280,6 +281,10 @@ static int run(void)
         fprintf(stderr, "coved: must run as root (it creates namespaces, cgroups and mounts)\n");
         return 1;
     }
+    /* Before any thread: the spawner is a fork of coved as it is now (spawner.h). */
+    if ((sig = spawner_start()) < 0)
+        fprintf(stderr, "coved: no spawner process (%s); sandbox inits are cloned by coved\n",
+                strerror(-sig));
     if (arg_init)
         snprintf(init_path, sizeof(init_path), "%s", arg_init);
     else

@@ -7,9 +7,9 @@
  *   status  init  -> coved   struct ctl_msg READY or ERROR (fd 4 in init)
  * plus the bound control socket (fd 5) and the sealed seccomp memfd (fd 6).
  *
- * 1. coved binds <state>/run/<id>.sock and clone3()s a child into new user, PID, mount,
- *    network, UTS and IPC namespaces. clone3 without a stack behaves like fork: the child
- *    is a copy of a multi-threaded process, so until exec it only makes raw system calls.
+ * 1. coved binds <state>/run/<id>.sock and has the spawner (spawner.h) clone3() a child into
+ *    new user, PID, mount, network, UTS and IPC namespaces, as coved's child (CLONE_PARENT);
+ *    until exec the child only makes raw system calls (spawner.c).
  * 2. coved writes the child's uid_map and gid_map (0..65535 inside -> uid_base.. outside),
  *    moves it into the sandbox cgroups and sends the go byte.
  * 3. The child enters a new cgroup namespace (now rooted at its own group), becomes uid 0
@@ -45,6 +45,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/ctl-proto.h"
 #include "sandbox/private-libs.h"
+#include "sandbox/spawner.h"
 
 #define INIT_READY_TIMEOUT_MS 15000
 
@@ -117,46 +118,6 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
     return 0;
 }
 
-/* In the child: raw system calls only. Never returns.
- * First thing, keep only our own descriptors: until it execs, this copy of coved would
- * otherwise hold every fd coved had open at clone time (client sockets, other pre-started
- * inits' pipes, the database), and a pooled child may wait a long time. */
-static __attribute__((noreturn)) void child_main(int go_r, const int fds[4], int init_fd,
-                                                 int status_w)
-{
-    static char *const argv[] = {"cove-init", NULL};
-    static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-    struct ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_ERROR, .stage = CTL_STAGE_SETUP};
-    /* fds 3..6 are cove-init's (ctl-proto.h), 7 the go pipe, 8 the cove-init binary */
-    int src[6] = {fds[0], fds[1], fds[2], fds[3], go_r, init_fd}, tmp[6];
-    char c;
-
-    for (int i = 0; i < 6; i++)
-        if ((tmp[i] = (int)syscall(SYS_fcntl, src[i], F_DUPFD, 64)) < 0)
-            _exit(126);
-    for (int i = 0; i < 6; i++)
-        if (syscall(SYS_dup2, tmp[i], CTL_FD_CONFIG + i) < 0)
-            _exit(126);
-    status_w = CTL_FD_STATUS;
-    if (syscall(SYS_close_range, CTL_FD_CONFIG + 6, ~0U, 0) < 0 ||
-        syscall(SYS_fcntl, CTL_FD_CONFIG + 5, F_SETFD, FD_CLOEXEC) < 0)
-        _exit(126);
-    if (read(CTL_FD_CONFIG + 4, &c, 1) != 1)
-        _exit(126); /* coved went away before hatching us */
-    syscall(SYS_close, CTL_FD_CONFIG + 4);
-    /* Raw calls: glibc's set*id wrappers would try to signal coved's other threads, which
-     * this copy of the process does not have. */
-    if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
-        syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
-        goto fail;
-    syscall(SYS_execveat, CTL_FD_CONFIG + 5, "", argv, envp, AT_EMPTY_PATH);
-fail:
-    m.err = errno;
-    memcpy(m.text, "cannot start cove-init", sizeof("cannot start cove-init"));
-    (void)!write(status_w, &m, sizeof(m));
-    _exit(127);
-}
-
 static int read_status(int fd, struct cove_err *err)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -212,7 +173,6 @@ static int larva_make(struct larva *l, const char *name, const char *sock,
                       struct cove_err *err)
 {
     _cleanup_close_ int lfd = -EBADF, go_r = -EBADF, cfg_r = -EBADF, st_w = -EBADF;
-    struct clone_args ca = {0};
     int pp[2], r;
 
     *l = (struct larva){.pidfd = -EBADF, .go_w = -EBADF, .cfg_w = -EBADF, .st_r = -EBADF};
@@ -235,16 +195,17 @@ static int larva_make(struct larva *l, const char *name, const char *sock,
     if (pipe2(pp, O_CLOEXEC) < 0)
         goto fail_errno;
     l->st_r = pp[0], st_w = pp[1];
-    ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
-               CLONE_NEWIPC | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&l->pidfd;
-    ca.exit_signal = SIGCHLD;
-    l->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-    if (l->pid < 0)
-        goto fail_errno;
-    if (l->pid == 0) {
-        int fds[4] = {cfg_r, st_w, lfd, seccomp_fd};
-        child_main(go_r, fds, init_fd, st_w);
+    {
+        int fds[SPAWN_N_FDS] = {
+            [SPAWN_FD_CONFIG] = cfg_r,       [SPAWN_FD_STATUS] = st_w, [SPAWN_FD_CTL] = lfd,
+            [SPAWN_FD_SECCOMP] = seccomp_fd, [SPAWN_FD_GO] = go_r,     [SPAWN_FD_INIT] = init_fd};
+        l->pid = spawner_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+                                   CLONE_NEWUTS | CLONE_NEWIPC,
+                               fds, &l->pidfd);
+    }
+    if (l->pid < 0) {
+        r = cove_err_errno(err, -l->pid, "start a sandbox init");
+        goto fail;
     }
     /* The slow part on cgroup v1 (an RCU grace period after idle): done before anyone waits
      * when the larva comes from the pool. */
