@@ -41,6 +41,7 @@ static unsigned warm_target;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static pthread_t refill_thread;
+static int (*layout_fn)(const char *mnt);
 static bool stopping, started;
 
 extern char **environ;
@@ -182,9 +183,9 @@ static int disk_create(int32_t slot, uint32_t mib)
     if (r < 0)
         goto fail;
     snprintf(img, sizeof(img), "%s/lost+found", mnt);
-    (void)rmdir(img); /* nothing to recover: the disk is scratch space */
-    if ((r = private_libs_seed(mnt, (uid_t)-1)) < 0) /* here, off the create path, when pooled */
-        log_warn("disk %d: copy the shared libraries: %s", slot, strerror(-r));
+    (void)rmdir(img);                          /* nothing to recover: the disk is scratch space */
+    if (layout_fn && (r = layout_fn(mnt)) < 0) /* here, off the create path, when pooled */
+        log_warn("disk %d: lay out: %s", slot, strerror(-r));
     return 0;
 fail:
     unlink(img);
@@ -291,9 +292,9 @@ static int scrub(int32_t slot)
     if (r == 0 && ioctl(fd, FITRIM, &range) < 0)
         log_debug("FITRIM on %s: %m", mnt);
     close(fd);
-    int s = r == 0 ? private_libs_seed(mnt, (uid_t)-1) : 0;
+    int s = r == 0 && layout_fn ? layout_fn(mnt) : 0;
     if (s < 0)
-        log_warn("disk %d: copy the shared libraries: %s", slot, strerror(-s));
+        log_warn("disk %d: lay out: %s", slot, strerror(-s));
     return r;
 }
 
@@ -369,8 +370,10 @@ static void *refill_main(void *arg)
     return NULL;
 }
 
-int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm, struct cove_err *err)
+int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm,
+                   int (*layout)(const char *mnt), struct cove_err *err)
 {
+    layout_fn = layout;
     snprintf(dir, sizeof(dir), "%s/disks", state_dir);
     def_mib = default_mib;
     warm_target = warm;

@@ -13,8 +13,11 @@
 
 #include "base/err.h"
 
+/* layout: lays out a fresh or scrubbed disk at its mount point ahead of any sandbox (called
+ * off the create path when the pool makes or scrubs a disk, and by disk_acquire for a disk
+ * made on demand); a failure is logged, and the create then does the work itself. */
 int disk_pool_init(const char *state_dir, uint32_t default_mib, unsigned warm,
-                   struct cove_err *err);
+                   int (*layout)(const char *mnt), struct cove_err *err);
 void disk_pool_stop(void);
 /* Take a disk of size_mib (a pooled one when the size matches); *ret_slot names it. */
 int disk_acquire(uint32_t size_mib, int32_t *ret_slot, struct cove_err *err);

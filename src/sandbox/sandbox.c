@@ -38,6 +38,7 @@
 #include "sandbox/egress.h"
 #include "sandbox/image.h"
 #include "sandbox/netlink.h"
+#include "sandbox/private-libs.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 
@@ -344,13 +345,62 @@ static int write_at(int dfd, const char *name, const char *content, uid_t uid)
     return 0;
 }
 
-/* Lay out a fresh disk: overlay upper/work dirs, the user's home and per-sandbox /etc files,
- * all owned by the sandbox's uid range. */
+/* A sandbox disk's directories: overlay upper/work dirs, the user's home, /etc for the
+ * per-sandbox files, and the directories the sandbox writes into, which exist in its own
+ * layer owned by its root (a copy-up of the shared skeleton's directory, owned by the
+ * unmapped host root, would fail with EOVERFLOW). user: owned by the sandbox user. */
+static const struct {
+    const char *path;
+    mode_t mode;
+    bool user;
+} disk_dirs[] = {
+    {"upper", 0755},
+    {"work", 0755},
+    {"upper/root", 0755},
+    {"upper/usr", 0755},
+    {"work/root", 0755},
+    {"work/usr", 0755},
+    {"mnt", 0755},
+    {"upper/root/home", 0755},
+    {"upper/root/etc", 0755},
+    {"upper/root/home/cove", 0755, true},
+    {"upper/root/tmp", 01777},
+    {"upper/root/var", 0755},
+    {"upper/root/var/tmp", 01777},
+    {"upper/root/run", 0755},
+    {"upper/root/run/lock", 01777},
+    {"upper/root/root", 0700},
+};
+static const char *const disk_files[] = {"upper/root/etc/hosts", "upper/root/etc/hostname"};
+
+/* The pool's part of a disk's layout (disk.h), before any sandbox has the disk: the private
+ * library copies, the directories, empty per-sandbox files and the device nodes, all host
+ * root's. Allocating inodes on a just-wiped ext4 without a journal is slow
+ * (recently_deleted), so it happens here, off the create path; prepare_disk() then hands
+ * what exists to the sandbox's uid range and fills the files. */
+static int lay_out_disk(const char *mnt)
+{
+    _cleanup_close_ int dfd = -EBADF;
+    int r = private_libs_seed(mnt, (uid_t)-1);
+
+    if (r < 0)
+        log_warn("disk %s: copy the shared libraries: %s", mnt, strerror(-r));
+    dfd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    for (size_t i = 0; i < ELEMENTSOF(disk_dirs); i++)
+        if ((r = chown_mkdir(dfd, disk_dirs[i].path, disk_dirs[i].mode, 0)) < 0)
+            return r;
+    for (size_t i = 0; i < ELEMENTSOF(disk_files); i++)
+        if ((r = write_at(dfd, disk_files[i], "", 0)) < 0)
+            return r;
+    return spawn_make_devices(mnt);
+}
+
+/* Lay out the sandbox's disk (mostly done by the pool: lay_out_disk), all owned by the
+ * sandbox's uid range, and write its per-sandbox /etc files. */
 static int prepare_disk(struct sandbox *sb, struct cove_err *err)
 {
-    static const char *const dirs[] = {"upper",         "work",     "upper/root", "upper/usr",
-                                       "work/root",     "work/usr", "mnt",        "upper/root/home",
-                                       "upper/root/etc"};
     uid_t root = uid_base_of(sb), user = root + SANDBOX_UID;
     char path[600], hosts[256];
     _cleanup_close_ int dfd = -EBADF;
@@ -362,21 +412,8 @@ static int prepare_disk(struct sandbox *sb, struct cove_err *err)
         return cove_err_errno(err, errno, "open sandbox disk");
     if (fchown(dfd, root, root) < 0 || fchmod(dfd, 0700) < 0)
         return cove_err_errno(err, errno, "own sandbox disk");
-    for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
-        r = chown_mkdir(dfd, dirs[i], 0755, root);
-    if (r >= 0)
-        r = chown_mkdir(dfd, "upper/root/home/cove", 0755, user);
-    /* Directories the sandbox writes into exist in its own layer, owned by its root: a
-     * copy-up of the shared skeleton's directory (owned by the unmapped host root) would
-     * fail with EOVERFLOW. */
-    static const struct {
-        const char *path;
-        mode_t mode;
-    } own[] = {{"upper/root/tmp", 01777},      {"upper/root/var", 0755},
-               {"upper/root/var/tmp", 01777},  {"upper/root/run", 0755},
-               {"upper/root/run/lock", 01777}, {"upper/root/root", 0700}};
-    for (size_t i = 0; i < ELEMENTSOF(own) && r >= 0; i++)
-        r = chown_mkdir(dfd, own[i].path, own[i].mode, root);
+    for (size_t i = 0; i < ELEMENTSOF(disk_dirs) && r >= 0; i++)
+        r = chown_mkdir(dfd, disk_dirs[i].path, disk_dirs[i].mode, disk_dirs[i].user ? user : root);
     snprintf(hosts, sizeof(hosts),
              "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
              sb->rec.name);
@@ -1198,7 +1235,7 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
     r = image_init(cfg->state_dir, err);
     if (r < 0)
         return r;
-    r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, err);
+    r = disk_pool_init(cfg->state_dir, COVE_DEFAULT_DISK_MIB, cfg->disk_warm, lay_out_disk, err);
     if (r < 0)
         return r;
     struct restore_ctx ctx = {0};

@@ -70,7 +70,7 @@ static int bind_ctl(const char *path, struct cove_err *err)
  * made here because a user namespace cannot mknod. Bind mounts of the host's /dev nodes would
  * share their inodes, and so their flock, POSIX and OFD locks, with every other sandbox and
  * the host: a covert channel. A node of the wrong kind is replaced. */
-static int make_devices(const char *disk)
+int spawn_make_devices(const char *disk)
 {
     static const struct {
         const char *name;
@@ -236,7 +236,7 @@ static int larva_hatch(struct larva *l, const struct spawn_params *p, pid_t *ret
     snprintf(cfg.lower, sizeof(cfg.lower), "%s", p->lower);
     snprintf(cfg.disk, sizeof(cfg.disk), "%s", p->disk);
     snprintf(cfg.usr_lower, sizeof(cfg.usr_lower), "/usr");
-    r = make_devices(p->disk);
+    r = spawn_make_devices(p->disk);
     if (r < 0) {
         cove_err_errno(err, -r, "make the sandbox's device nodes");
         goto fail;

@@ -20,6 +20,10 @@ struct spawn_params {
     const struct cgroup_limits *limits;
 };
 
+/* The sandbox's device nodes under <disk>/dev (null, zero, full, random, urandom, tty), for
+ * cove-init to bind; idempotent, a few fstatat calls when they exist. 0 or -errno. */
+int spawn_make_devices(const char *disk);
+
 /* Keep `target` inits started ahead of time (namespaces made, cgroups joined), so a create
  * does not wait for the slow parts; 0 disables. run_dir holds their control sockets. */
 void spawn_pool_start(const char *run_dir, unsigned target, int init_fd, int seccomp_fd);

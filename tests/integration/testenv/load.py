@@ -354,14 +354,12 @@ def loop_backing_under(path):
 
 
 def _pool_disk(m):
-    """A disk the pool prepared and no sandbox has used: empty but for the private copies of
-    the loader, libc and shells under upper/usr (src/sandbox/private-libs.c), and still owned
-    by host root (a sandbox's create hands the disk to its uid range)."""
-    names = os.listdir(m)
-    if not names:
-        return True
-    return (names == ["upper"] and os.listdir(os.path.join(m, "upper")) == ["usr"]
-            and os.stat(m).st_uid == 0)
+    """A disk the pool prepared and no sandbox holds: still owned by host root (a sandbox's
+    create hands the disk to its uid range; the scrub of a released disk hands it back). It
+    holds only what the pool lays out ahead of a create: the private copies of the loader,
+    libc and shells under upper/usr (src/sandbox/private-libs.c), empty directories, empty
+    per-sandbox files and device nodes (lay_out_disk in src/sandbox/sandbox.c)."""
+    return os.stat(m).st_uid == 0
 
 
 def census(d):
