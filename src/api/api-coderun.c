@@ -423,7 +423,7 @@ int api_validate(struct http_req *req)
     coderun_tests_init(&tests, p.req.max_output);
     r = coderun_run_opts(sb, &p.req, &p.opts, &res, &tests, &err);
     /* Always, before answering: the caller may list sandboxes right after. */
-    if (sandbox_delete(sb, &derr) < 0)
+    if (sandbox_delete(sb, true, &derr) < 0)
         log_error("validate: cannot delete sandbox %s: %s", sandbox_id(sb), derr.msg);
     sandbox_unref(sb);
     if (r < 0)

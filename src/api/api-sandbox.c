@@ -211,7 +211,7 @@ int api_sandbox_delete(struct http_req *req)
     if (api_lookup(req, &sb) < 0)
         return 0;
     session_forget_all(sb);
-    r = sandbox_delete(sb, &err);
+    r = sandbox_delete(sb, false, &err);
     if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
         context_forget_sandbox(sb);

@@ -449,7 +449,7 @@ int dtn_sandbox_delete(struct http_req *req)
 
     if (dtn_lookup(req, &sb) < 0)
         return 0;
-    r = sandbox_delete(sb, &err);
+    r = sandbox_delete(sb, false, &err);
     if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
         context_forget_sandbox(sb);
@@ -492,7 +492,7 @@ int dtn_sandbox_stop(struct http_req *req)
          * as the end of a stop. */
         sandbox_snapshot(sb, &rec);
         if (rec.auto_delete_min == 0)
-            r = sandbox_delete(sb, &err);
+            r = sandbox_delete(sb, true, &err);
         store_sandbox_rec_free(&rec);
     }
     r = r < 0 ? dtn_reply_err(req, &err, false)

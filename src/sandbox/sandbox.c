@@ -59,6 +59,7 @@ struct sandbox {
     atomic_int busy;
     atomic_int execs;
     atomic_llong last_activity;
+    struct sandbox *td_next; /* teardown queue */
     char sock[600];
 };
 
@@ -682,7 +683,7 @@ int sandbox_create(const struct sandbox_spec *spec, const char *org, struct sand
     pthread_mutex_unlock(&sb->lock);
     r = registry_add(sb);
     if (r < 0) {
-        sandbox_delete(sb, NULL);
+        sandbox_delete(sb, true, NULL);
         sandbox_unref(sb);
         return cove_err_set(err, r, "out of memory");
     }
@@ -702,6 +703,7 @@ int sandbox_org_delete(const char *org)
 {
     int r;
 
+    sandbox_teardown_wait(); /* rows of deleted sandboxes still in teardown */
     pthread_mutex_lock(&rt.create_mu);
     r = store_org_delete(rt.st, org);
     pthread_mutex_unlock(&rt.create_mu);
@@ -759,25 +761,31 @@ int sandbox_stop(struct sandbox *sb, struct cove_err *err)
     return r;
 }
 
-int sandbox_delete(struct sandbox *sb, struct cove_err *err)
+/* Teardown of deleted sandboxes. A delete answers once the sandbox is out of the registry
+ * (the API no longer finds it), its row says "destroying" and its init has been sent
+ * SIGKILL; waiting for the kernel to tear the init's namespaces down (about 1-2 ms, mostly
+ * an RCU grace period and the overlay's flush at unmount) and releasing its cgroups, disk,
+ * network slot and row happen here, in the background, in order. Until then the row keeps
+ * the sandbox's uid range reserved, so no new sandbox gets the uids of dying processes; its
+ * name is freed at once (the row is renamed) and it no longer counts against a quota. A
+ * crash in between leaves the row in "destroying", which the next start finishes. */
+#define TEARDOWN_THREADS 2
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv, idle;
+    struct sandbox *head, *tail;
+    unsigned active;
+    bool stop;
+    pthread_t th[TEARDOWN_THREADS];
+    bool started;
+} td = {.mu = PTHREAD_MUTEX_INITIALIZER,
+        .cv = PTHREAD_COND_INITIALIZER,
+        .idle = PTHREAD_COND_INITIALIZER};
+
+/* Everything a deleted sandbox holds, released; with sb->lock held. */
+static void teardown_locked(struct sandbox *sb)
 {
-    pthread_mutex_lock(&sb->lock);
-    if (sb->removed) {
-        pthread_mutex_unlock(&sb->lock);
-        return cove_err_setk(err, -ENOENT, "SANDBOX_NOT_FOUND", "sandbox '%s' not found",
-                             sb->rec.id);
-    }
-    /* Nothing is taken down before the row says "destroying" (a crash then finishes the
-     * delete at the next start). If the database cannot say so, on a full disk, the sandbox
-     * stays whole and the client gets the error. */
-    int r = store_sandbox_set_state(rt.st, sb->rec.id, sandbox_state_to_string(SANDBOX_DESTROYING),
-                                    NULL, 0);
-    if (r < 0) {
-        pthread_mutex_unlock(&sb->lock);
-        return store_err(r, err);
-    }
-    sb->state = SANDBOX_DESTROYING;
-    snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(sb->state));
     stop_live(sb);
     egress_release(sb->rec.net_slot);
     if (sb->rec.disk_slot >= 0)
@@ -786,8 +794,116 @@ int sandbox_delete(struct sandbox *sb, struct cove_err *err)
     store_sandbox_delete(rt.st, sb->rec.id);
     sb->state = SANDBOX_DESTROYED;
     snprintf(sb->rec.state, sizeof(sb->rec.state), "destroyed");
+}
+
+static void *teardown_main(void *arg)
+{
+    pthread_mutex_lock(&td.mu);
+    for (;;) {
+        struct sandbox *sb = td.head;
+        if (!sb) {
+            if (td.stop)
+                break;
+            pthread_cond_wait(&td.cv, &td.mu);
+            continue;
+        }
+        td.head = sb->td_next;
+        if (!td.head)
+            td.tail = NULL;
+        td.active++;
+        pthread_mutex_unlock(&td.mu);
+        pthread_mutex_lock(&sb->lock);
+        teardown_locked(sb);
+        pthread_mutex_unlock(&sb->lock);
+        sandbox_unref(sb);
+        pthread_mutex_lock(&td.mu);
+        td.active--;
+        if (!td.head && !td.active)
+            pthread_cond_broadcast(&td.idle);
+    }
+    pthread_mutex_unlock(&td.mu);
+    return NULL;
+}
+
+/* Hand sb (a reference is taken) to the teardown threads; false when they are not running
+ * (then the caller tears down itself). */
+static bool teardown_queue(struct sandbox *sb)
+{
+    pthread_mutex_lock(&td.mu);
+    if (!td.started || td.stop) {
+        pthread_mutex_unlock(&td.mu);
+        return false;
+    }
+    sandbox_ref(sb);
+    sb->td_next = NULL;
+    if (td.tail)
+        td.tail->td_next = sb;
+    else
+        td.head = sb;
+    td.tail = sb;
+    pthread_cond_signal(&td.cv);
+    pthread_mutex_unlock(&td.mu);
+    return true;
+}
+
+void sandbox_teardown_wait(void)
+{
+    pthread_mutex_lock(&td.mu);
+    while (td.head || td.active)
+        pthread_cond_wait(&td.idle, &td.mu);
+    pthread_mutex_unlock(&td.mu);
+}
+
+static void teardown_start(void)
+{
+    pthread_mutex_lock(&td.mu);
+    td.started = true;
+    for (int i = 0; i < TEARDOWN_THREADS; i++)
+        pthread_create(&td.th[i], NULL, teardown_main, NULL);
+    pthread_mutex_unlock(&td.mu);
+}
+
+static void teardown_stop(void)
+{
+    pthread_mutex_lock(&td.mu);
+    bool was = td.started;
+    td.stop = true;
+    pthread_cond_broadcast(&td.cv);
+    pthread_mutex_unlock(&td.mu);
+    if (was)
+        for (int i = 0; i < TEARDOWN_THREADS; i++)
+            pthread_join(td.th[i], NULL);
+}
+
+int sandbox_delete(struct sandbox *sb, bool wait, struct cove_err *err)
+{
+    pthread_mutex_lock(&sb->lock);
+    if (sb->removed || sb->state == SANDBOX_DESTROYING || sb->state == SANDBOX_DESTROYED) {
+        pthread_mutex_unlock(&sb->lock);
+        return cove_err_setk(err, -ENOENT, "SANDBOX_NOT_FOUND", "sandbox '%s' not found",
+                             sb->rec.id);
+    }
+    /* Nothing is taken down before the row says "destroying" (a crash then finishes the
+     * delete at the next start). If the database cannot say so, on a full disk, the sandbox
+     * stays whole and the client gets the error. */
+    int r = store_sandbox_retire(rt.st, sb->rec.id);
+    if (r < 0) {
+        pthread_mutex_unlock(&sb->lock);
+        return store_err(r, err);
+    }
+    /* For the API the sandbox is gone now ("destroyed", then 404); the row says
+     * "destroying" until the teardown is done. */
+    sb->state = SANDBOX_DESTROYED;
+    snprintf(sb->rec.state, sizeof(sb->rec.state), "%s", sandbox_state_to_string(sb->state));
+    if (sb->pidfd >= 0) /* the kernel starts on it now */
+        syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
     pthread_mutex_unlock(&sb->lock);
     registry_remove(sb);
+    if (!wait && teardown_queue(sb))
+        return 0;
+    pthread_mutex_lock(&sb->lock);
+    teardown_locked(sb);
+    pthread_mutex_unlock(&sb->lock);
     return 0;
 }
 
@@ -1150,7 +1266,7 @@ static void sweep(void)
         if (expired) {
             log_info("sandbox %s: stopped for %d min, auto-deleting", sb->rec.id,
                      sb->rec.auto_delete_min);
-            sandbox_delete(sb, NULL);
+            sandbox_delete(sb, false, NULL);
             sandbox_unref(sb);
             continue;
         }
@@ -1252,6 +1368,7 @@ int sandbox_runtime_init(const struct runtime_config *cfg, struct store *st, str
         log_info("removed %d cgroups left by an earlier run", r);
     snprintf(p, sizeof(p), "%s/run", cfg->state_dir);
     spawn_pool_start(p, cfg->init_warm, rt.init_fd, rt.seccomp_fd);
+    teardown_start();
     pthread_create(&rt.reaper, NULL, reaper_main, NULL);
     return 0;
 }
@@ -1260,6 +1377,7 @@ void sandbox_runtime_shutdown(void)
 {
     __atomic_store_n(&rt.stopping, true, __ATOMIC_RELAXED);
     pthread_join(rt.reaper, NULL);
+    teardown_stop(); /* after the reaper, whose auto-deletes queue teardowns */
     spawn_pool_stop();
     disk_pool_stop();
     egress_shutdown();

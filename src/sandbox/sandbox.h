@@ -92,7 +92,11 @@ void sandbox_unref(struct sandbox *sb);
 /* Start a stopped sandbox; -EDQUOT when its CPU or memory does not fit the org's quota. */
 int sandbox_start(struct sandbox *sb, struct cove_err *err);
 int sandbox_stop(struct sandbox *sb, struct cove_err *err);
-int sandbox_delete(struct sandbox *sb, struct cove_err *err);
+/* Delete: the sandbox leaves the registry and its init is killed; its resources are released
+ * by background teardown threads, or before returning when wait is set. */
+int sandbox_delete(struct sandbox *sb, bool wait, struct cove_err *err);
+/* Wait until every queued teardown is done. */
+void sandbox_teardown_wait(void);
 /* Call cb with a reference for each sandbox of org (NULL = all), in creation order. */
 int sandbox_foreach(const char *org, int (*cb)(struct sandbox *sb, void *ud), void *ud);
 /* Copy the current record (caller frees with store_sandbox_rec_free). */

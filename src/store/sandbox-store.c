@@ -336,6 +336,27 @@ int store_sandbox_get(struct store *st, const char *org, const char *id_or_name,
     return row_to_rec(s, ret);
 }
 
+/* The first step of a delete: state "destroying", and the name freed for a new sandbox
+ * ("~" + id, which no valid name can equal) while the row keeps the uid range reserved. */
+int store_sandbox_retire(struct store *st, const char *id)
+{
+    STORE_LOCK(st);
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int k;
+
+    if (!id)
+        return -EINVAL;
+    k = db_prepare(st,
+                   "UPDATE sandboxes SET state = 'destroying', name = '~' || id, "
+                   "error_reason = NULL, init_pid = 0, updated_at = ?2 WHERE id = ?1",
+                   &s);
+    if (k < 0)
+        return k;
+    if ((k = db_bind_text(s, 1, id)) < 0 || (k = db_bind_i64(s, 2, store_now_ms())) < 0)
+        return k;
+    return step_one_row(st, s);
+}
+
 /* Labels are removed by ON DELETE CASCADE. */
 int store_sandbox_delete(struct store *st, const char *id)
 {
@@ -353,13 +374,15 @@ int store_sandbox_delete(struct store *st, const char *id)
     return step_one_row(st, s);
 }
 
-/* CPU and memory are held by sandboxes whose init runs or is being started or stopped. */
+/* CPU and memory are held by sandboxes whose init runs or is being started or stopped; a
+ * sandbox being torn down after its delete counts no more. */
 #define LIVE_STATES "('creating', 'starting', 'started', 'stopping')"
 #define USAGE_SQL                                                                                  \
     "SELECT count(*), "                                                                            \
     "coalesce(sum(CASE WHEN state IN " LIVE_STATES " THEN cpu_milli ELSE 0 END), 0), "             \
     "coalesce(sum(CASE WHEN state IN " LIVE_STATES " THEN memory_mib ELSE 0 END), 0), "            \
-    "coalesce(sum(disk_mib), 0) FROM sandboxes WHERE org = ?1 AND state != 'destroyed'"
+    "coalesce(sum(disk_mib), 0) FROM sandboxes "                                                   \
+    "WHERE org = ?1 AND state NOT IN ('destroyed', 'destroying')"
 
 /* Any ret_ pointer may be NULL. An org with no rows reports zeros. */
 int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,

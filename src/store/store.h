@@ -139,6 +139,8 @@ int store_sandbox_list(struct store *st, const char *org, const char *const *lab
                        const char *const *label_values, size_t n_labels, const char *after_id,
                        uint32_t limit, int (*cb)(const struct sandbox_rec *r, void *ud), void *ud);
 int store_sandbox_delete(struct store *st, const char *id);
+/* State "destroying", name freed ("~" + id); the row keeps its uid slot until deleted. */
+int store_sandbox_retire(struct store *st, const char *id);
 /* What an org's sandboxes hold against its quota: the count and disk of every sandbox that is
  * not destroyed; CPU and memory of those that are creating, starting, started or stopping
  * (a stopped sandbox runs nothing). ret_ may be NULL. */

@@ -146,6 +146,20 @@ def test_delete(api, make_sandbox):
     assert again["id"] != sb["id"]
 
 
+def test_a_deleted_name_is_free_at_once(api, make_sandbox):
+    # The delete answers before coved has released everything (the rest is background
+    # teardown); the name must be free for the very next create all the same.
+    name = unique_name("reuse")
+    ids = set()
+    for _ in range(3):
+        sb = expect(api.post("/v1/sandboxes", {"name": name}), 201)
+        ids.add(sb["id"])
+        assert expect(api.delete("/v1/sandboxes/%s" % name), 200)["state"] == "destroyed"
+        expect(api.get("/v1/sandboxes/%s" % sb["id"]), 404, "SANDBOX_NOT_FOUND")
+        expect(api.delete("/v1/sandboxes/%s" % sb["id"]), 404, "SANDBOX_NOT_FOUND")
+    assert len(ids) == 3
+
+
 def test_delete_by_name_and_delete_stopped(api, make_sandbox):
     sb = make_sandbox()
     expect(api.post("/v1/sandboxes/%s/stop" % sb["name"], timeout=120), 200)

@@ -276,6 +276,15 @@ def test_started_sandboxes_hold_cpu_and_memory_all_hold_count_and_disk(api, tena
     assert c.sandbox(b["id"])["state"] == "started"
 
 
+def test_a_deleted_sandbox_frees_its_quota_at_once(api, tenants):
+    org, c = tenants("qd", quota={"max_sandboxes": 1, "max_cpu": 1, "max_memory_mib": 256})
+    for i in range(3):
+        sb = c.create(name=unique_name("qd%d" % i), cpu=1, memory_mib=256, disk_mib=64)
+        expect(c.destroy(sb["id"]), 200)  # the next create, at once, fits the quota again
+    usage = expect(api.get(ADMIN + "/orgs/%s/quota" % org), 200)["usage"]
+    assert usage == {"sandboxes": 0, "cpu": 0, "memory_mib": 0, "disk_mib": 0}, usage
+
+
 def test_burst_of_200_creates_against_a_quota_of_5(api, tenants):
     org, c = tenants("burst", quota={"max_sandboxes": 5})
 
