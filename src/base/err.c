@@ -50,7 +50,11 @@ int cove_err_errno(struct cove_err *err, int errnum, const char *fmt, ...)
     if (err) {
         size_t n = strlen(err->msg);
         char eb[128];
+#ifdef __GLIBC__
         const char *es = strerror_r(errnum < 0 ? -errnum : errnum, eb, sizeof(eb));
+#else /* cove-init may be built against musl, whose strerror_r is the XSI one */
+        const char *es = strerror_r(errnum < 0 ? -errnum : errnum, eb, sizeof(eb)) ? "?" : eb;
+#endif
         snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", es);
     }
     return r;
