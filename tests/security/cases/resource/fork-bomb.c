@@ -16,8 +16,8 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
 
