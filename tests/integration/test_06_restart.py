@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from testenv import Client, Daemon, expect, host
+from testenv import Client, expect, host, private_daemon
 
 
 def loop_backing_files_under(path):
@@ -52,21 +52,7 @@ def assert_back_to(base, d, limit=10.0):
 
 @pytest.fixture(scope="module")
 def private():
-    d = Daemon("restart", slot=3, extra_args=["--disk-warm", "0"])
-    try:
-        d.start()
-    except Exception:
-        d.cleanup()
-        raise
-    yield d
-    rc, killed = d.stop()
-    tail = d.log_tail()
-    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
-    if killed:
-        problems.append("private coved ignored SIGTERM for 10 s")
-    if problems:
-        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
-                    pytrace=False)
+    yield from private_daemon("restart", slot=3, extra_args=["--disk-warm", "0"])
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import require_host_tools
-from testenv import Client, Daemon, cli_path, coved_path, expect, q
+from testenv import Client, cli_path, coved_path, expect, q, private_daemon
 
 LOG_CAP = 64 << 20  # CTL_LOG_CAP, per stream per command
 MAX_COMMANDS = 1000  # SESSION_MAX_COMMANDS
@@ -560,21 +560,7 @@ def test_commands_per_session_cap(api, box):
 
 @pytest.fixture(scope="module")
 def private():
-    d = Daemon("sessions", slot=5, extra_args=["--disk-warm", "0"])
-    try:
-        d.start()
-    except Exception:
-        d.cleanup()
-        raise
-    yield d
-    rc, killed = d.stop()
-    tail = d.log_tail()
-    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
-    if killed:
-        problems.append("private coved ignored SIGTERM for 10 s")
-    if problems:
-        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
-                    pytrace=False)
+    yield from private_daemon("sessions", slot=5, extra_args=["--disk-warm", "0"])
 
 
 def test_sessions_survive_coved_sigkill(private):
@@ -639,19 +625,8 @@ def test_sessions_survive_coved_sigkill(private):
 @pytest.fixture(scope="module")
 def fast_minutes():
     """A private coved whose auto-stop minute lasts one second (the sweep runs every 2 s)."""
-    d = Daemon("autostop", slot=6, extra_args=["--disk-warm", "0", "--autostop-unit-ms", "1000"])
-    try:
-        d.start()
-    except Exception:
-        d.cleanup()
-        raise
-    yield d
-    rc, killed = d.stop()
-    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
-    if problems or killed:
-        pytest.fail("private daemon teardown: %s\n%s" % (problems, d.log_tail()),
-                    pytrace=False)
-
+    yield from private_daemon("autostop", slot=6,
+                              extra_args=["--disk-warm", "0", "--autostop-unit-ms", "1000"])
 
 def states(api):
     """Sandbox states from the list route, which (unlike any route on one sandbox) does not

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from testenv import Client, Daemon, expect, host
+from testenv import Client, expect, host, private_daemon
 
 COPIES = ("usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
           "usr/bin/bash", "usr/bin/dash")
@@ -16,21 +16,7 @@ COPIES = ("usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/ld-lin
 
 @pytest.fixture(scope="module")
 def private():
-    d = Daemon("spawner", slot=7)
-    try:
-        d.start()
-    except Exception:
-        d.cleanup()
-        raise
-    yield d
-    rc, killed = d.stop()
-    tail = d.log_tail()
-    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
-    if killed:
-        problems.append("private coved ignored SIGTERM for 10 s")
-    if problems:
-        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
-                    pytrace=False)
+    yield from private_daemon("spawner", slot=7)
 
 
 def children(pid):

@@ -297,3 +297,26 @@ class Daemon:
         if not keep:
             shutil.rmtree(self.base, ignore_errors=True)
         return problems
+
+
+def private_daemon(label, slot, extra_args=()):
+    """Generator for a module-scoped pytest fixture: a private coved of its own (state, uid
+    range, cgroup root, port by slot), started, yielded, stopped and checked for leftovers:
+    a teardown that finds processes, mounts or cgroups left, or a coved that ignored
+    SIGTERM, fails the module."""
+    import pytest
+    d = Daemon(label, slot=slot, extra_args=list(extra_args))
+    try:
+        d.start()
+    except Exception:
+        d.cleanup()
+        raise
+    yield d
+    rc, killed = d.stop()
+    tail = d.log_tail()
+    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
+    if killed:
+        problems.append("private coved ignored SIGTERM for 10 s")
+    if problems:
+        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
+                    pytrace=False)

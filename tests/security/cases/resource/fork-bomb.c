@@ -14,7 +14,6 @@
  * among a thousand forking processes on a loaded host (nice 19 alone was not always enough
  * under ASan); the limit it checks does not depend on CPU.
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
