@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from testenv import Client, Daemon, check_error_body, expect, host
+from testenv import Client, check_error_body, expect, finish_private, host, start_private
 from testenv import load
 
 CLIENTS = 10
@@ -20,16 +20,7 @@ CYCLES = 6
 
 
 def _start(label, slot, extra=(), before_start=None):
-    d = Daemon(label, slot=slot, extra_args=list(extra))
-    try:
-        if before_start:
-            before_start(d)
-        d.start()
-    except Exception:
-        d.kill()
-        d.cleanup()
-        raise
-    return d
+    return start_private(label, slot, extra, before_start)
 
 
 def _finish(d):
@@ -38,14 +29,7 @@ def _finish(d):
         r = api.get("/v1/sandboxes")
         for sb in (r.body.get("sandboxes", []) if r.status == 200 else []):
             api.destroy(sb["id"])
-    rc, killed = d.stop()
-    tail = d.log_tail()
-    problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
-    if killed:
-        problems.append("coved ignored SIGTERM for 10 s")
-    if problems:
-        pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
-                    pytrace=False)
+    finish_private(d)
 
 
 @pytest.fixture

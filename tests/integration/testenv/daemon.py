@@ -299,19 +299,25 @@ class Daemon:
         return problems
 
 
-def private_daemon(label, slot, extra_args=()):
-    """Generator for a module-scoped pytest fixture: a private coved of its own (state, uid
-    range, cgroup root, port by slot), started, yielded, stopped and checked for leftovers:
-    a teardown that finds processes, mounts or cgroups left, or a coved that ignored
-    SIGTERM, fails the module."""
-    import pytest
+def start_private(label, slot, extra_args=(), before_start=None):
+    """A private coved of its own (state, uid range, cgroup root, port by slot), started;
+    before_start(d) may prepare its state directory first."""
     d = Daemon(label, slot=slot, extra_args=list(extra_args))
     try:
+        if before_start:
+            before_start(d)
         d.start()
     except Exception:
+        d.kill()
         d.cleanup()
         raise
-    yield d
+    return d
+
+
+def finish_private(d):
+    """Stop a private coved and check for leftovers: processes, mounts or cgroups left, or a
+    coved that ignored SIGTERM, fail the test (module)."""
+    import pytest
     rc, killed = d.stop()
     tail = d.log_tail()
     problems = d.cleanup(keep=bool(os.environ.get("COVE_TEST_KEEP")))
@@ -320,3 +326,10 @@ def private_daemon(label, slot, extra_args=()):
     if problems:
         pytest.fail("private daemon teardown: %s\n%s" % ("; ".join(problems), tail),
                     pytrace=False)
+
+
+def private_daemon(label, slot, extra_args=()):
+    """Generator for a module-scoped pytest fixture: start_private(), yield, finish_private()."""
+    d = start_private(label, slot, extra_args)
+    yield d
+    finish_private(d)
