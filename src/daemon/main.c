@@ -281,14 +281,14 @@ static int run(void)
         fprintf(stderr, "coved: must run as root (it creates namespaces, cgroups and mounts)\n");
         return 1;
     }
-    /* Before any thread: the spawner is a fork of coved as it is now (spawner.h). */
-    if ((sig = spawner_start()) < 0)
-        fprintf(stderr, "coved: no spawner process (%s); sandbox inits are cloned by coved\n",
-                strerror(-sig));
     if (arg_init)
         snprintf(init_path, sizeof(init_path), "%s", arg_init);
     else
         default_init_path(init_path, sizeof(init_path));
+    /* Before any thread, so that the fork is cheap (spawner.h). */
+    if ((sig = spawner_start(init_path)) < 0)
+        fprintf(stderr, "coved: no spawner process (%s); sandbox inits are cloned by coved\n",
+                strerror(-sig));
     if (open_store(&st) < 0)
         return 1;
     if (store_key_count(st, true) == 0) {

@@ -236,7 +236,7 @@ static int read_config(void)
     return cfg.magic == CTL_MAGIC ? 0 : -1;
 }
 
-int main(void)
+int init_main(void)
 {
     struct ctl_msg st = {.magic = CTL_MAGIC, .type = CTL_READY};
     sigset_t mask;
@@ -276,4 +276,11 @@ int main(void)
         return 1;
     serve(CTL_FD_LISTEN, sig_fd);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--spawner"))
+        return spawner_main(argv[2]);
+    return init_main();
 }

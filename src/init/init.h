@@ -6,6 +6,11 @@
 
 #include "sandbox/ctl-proto.h"
 
+/* cove-init's own start-up and control loop (init.c); returns only on a failure. */
+int init_main(void);
+/* `cove-init --spawner PPID` (init-spawner.c): clone inits for coved until it goes. */
+int spawner_main(const char *ppid);
+
 /* Mount the root filesystem, /proc, /dev, pivot into it, set hostname and loopback, and
  * lock the process down (bounding set, no_new_privs, seccomp). On failure writes a message
  * into msg and returns -errno. */

@@ -109,3 +109,27 @@ struct ctl_init_config {
 #define CTL_FD_STATUS  4
 #define CTL_FD_LISTEN  5
 #define CTL_FD_SECCOMP 6
+
+/* The spawner (`cove-init --spawner PPID`, src/init/init-spawner.c; coved's side is
+ * src/sandbox/spawner.c): coved sends a spawner_req with SPAWN_N_FDS descriptors
+ * (SCM_RIGHTS, in SPAWN_FD_* order) on a SOCK_SEQPACKET socket at the spawner's fd 3; the
+ * spawner clones an init (CLONE_PARENT: coved's child) and answers a spawner_reply with
+ * the init's pidfd. The clone finds the descriptors at CTL_FD_CONFIG + SPAWN_FD_*. */
+enum {
+    SPAWN_FD_CONFIG,
+    SPAWN_FD_STATUS,
+    SPAWN_FD_CTL,
+    SPAWN_FD_SECCOMP,
+    SPAWN_FD_GO, /* one byte from coved once the uid map and cgroups are in place */
+    SPAWN_FD_INIT,
+    SPAWN_N_FDS
+};
+#define SPAWNER_MAGIC 0x636f7665u /* "cove" */
+struct spawner_req {
+    uint32_t magic;
+    uint64_t flags; /* CLONE_NEW* */
+};
+struct spawner_reply {
+    uint32_t magic;
+    int32_t pid; /* or -errno */
+};

@@ -3,29 +3,22 @@
  * coved has many threads and a large address space. A fork-like clone3 of it copies that
  * address space (dup_mmap) and write-protects every private page, so each coved thread then
  * takes a copy-on-write fault, with a TLB shootdown across CPUs, for every page it writes
- * next: about 1.5 ms of CPU per sandbox on a 2-CPU host. The spawner is forked once, at
- * start-up, before coved has any thread; it clones each init with CLONE_PARENT, so the init
- * is still coved's child (coved's pidfd waits and SIGCHLD work as before). If the spawner is
- * not running, coved clones the init itself. */
+ * next; and the clone's exec of cove-init must tear that copy down again, on the create's
+ * path. So coved starts `cove-init --spawner` once (src/init/init-spawner.c): a static,
+ * single-threaded program of a few pages, which clones each init with CLONE_PARENT (the
+ * init is still coved's child: coved's pidfd waits and SIGCHLD work as before), and whose
+ * clones run cove-init's main without an exec. If the spawner is not running, coved clones
+ * the init itself, and that clone execs cove-init. */
 #pragma once
 
 #include <sys/types.h>
 
-/* Descriptors the init's clone starts with, in this order (see spawner.c). */
-enum {
-    SPAWN_FD_CONFIG,
-    SPAWN_FD_STATUS,
-    SPAWN_FD_CTL,
-    SPAWN_FD_SECCOMP,
-    SPAWN_FD_GO,
-    SPAWN_FD_INIT,
-    SPAWN_N_FDS
-};
+#include "sandbox/ctl-proto.h"
 
-/* Fork the spawner. Call once, before coved starts any thread. Returns 0 or -errno (then
+/* Start the spawner from the cove-init binary at init_path. Returns 0 or -errno (then
  * spawner_clone clones in coved). */
-int spawner_start(void);
-/* Clone an init into new namespaces (flags: CLONE_NEW*) with fds[SPAWN_N_FDS]; it waits for
- * its go byte and then execs cove-init (spawn.c). Returns the pid and sets *ret_pidfd, or
- * returns -errno. Thread-safe. */
+int spawner_start(const char *init_path);
+/* Clone an init into new namespaces (flags: CLONE_NEW*) with fds[SPAWN_N_FDS] (in
+ * SPAWN_FD_* order); it waits for its go byte and then runs cove-init (spawn.c). Returns the
+ * pid and sets *ret_pidfd, or returns -errno. Thread-safe. */
 pid_t spawner_clone(unsigned long long flags, const int fds[SPAWN_N_FDS], int *ret_pidfd);
