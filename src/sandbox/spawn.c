@@ -13,8 +13,9 @@
  * 2. coved writes the child's uid_map and gid_map (0..65535 inside -> uid_base.. outside),
  *    moves it into the sandbox cgroups and sends the go byte.
  * 3. The child enters a new cgroup namespace (now rooted at its own group), becomes uid 0
- *    of its user namespace, which keeps its namespace capabilities across exec, puts its
- *    descriptors at 3..6 and execs cove-init through an fd (coved's binary path need not
+ *    of its user namespace (with the full capability set it was cloned with there), puts
+ *    its descriptors at 3..8 (larva.c) and runs cove-init: the spawner's clone calls its
+ *    main directly; coved's own clone execs it through an fd (coved's binary path need not
  *    be reachable by the unprivileged host uid).
  * 4. cove-init builds the filesystem, locks itself down and writes READY.
  * If anything fails, the child is killed and the error text reaches the API client. */
