@@ -770,12 +770,15 @@ int sandbox_stop(struct sandbox *sb, struct cove_err *err)
  * name is freed at once (the row is renamed) and it no longer counts against a quota. A
  * crash in between leaves the row in "destroying", which the next start finishes. */
 #define TEARDOWN_THREADS 2
+/* Deletes beyond this many queued teardowns wait for their own: a tenant that deletes faster
+ * than the kernel tears down cannot pile up dying sandboxes outside its quota. */
+#define TEARDOWN_MAX_QUEUED 64
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv, idle;
     struct sandbox *head, *tail;
-    unsigned active;
+    unsigned queued, active;
     bool stop;
     pthread_t th[TEARDOWN_THREADS];
     bool started;
@@ -810,6 +813,7 @@ static void *teardown_main(void *arg)
         td.head = sb->td_next;
         if (!td.head)
             td.tail = NULL;
+        td.queued--;
         td.active++;
         pthread_mutex_unlock(&td.mu);
         pthread_mutex_lock(&sb->lock);
@@ -830,10 +834,11 @@ static void *teardown_main(void *arg)
 static bool teardown_queue(struct sandbox *sb)
 {
     pthread_mutex_lock(&td.mu);
-    if (!td.started || td.stop) {
+    if (!td.started || td.stop || td.queued >= TEARDOWN_MAX_QUEUED) {
         pthread_mutex_unlock(&td.mu);
         return false;
     }
+    td.queued++;
     sandbox_ref(sb);
     sb->td_next = NULL;
     if (td.tail)

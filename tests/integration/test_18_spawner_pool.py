@@ -144,3 +144,32 @@ def test_coved_clones_inits_itself_when_the_spawner_is_gone(private):
         assert any(c == "cove-init" for _, c in children(d.proc.pid))
     finally:
         expect(api.delete("/v1/sandboxes/%s" % sb["id"]), 200)
+
+
+def test_the_spawner_dies_with_coved(private):
+    d = private
+    sp = spawner_of(d)
+    if sp is None:  # an earlier test killed it: a restart starts a new one
+        d.kill()
+        d.start(expect_key_line=False)
+        sp = spawner_of(d)
+    assert sp
+    d.kill()  # SIGKILL: no chance to close anything
+    deadline = time.monotonic() + 10
+    while os.path.exists("/proc/%d" % sp) and time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % sp) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break  # dead, waiting for its reaper
+        except OSError:
+            break
+        time.sleep(0.05)
+    alive = os.path.exists("/proc/%d/stat" % sp)
+    if alive:
+        with open("/proc/%d/stat" % sp) as f:
+            alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    assert not alive, "the spawner %d outlived coved" % sp
+    d.start(expect_key_line=False)
+    assert spawner_of(d) not in (None, sp)
+    api = Client(d)
+    cycle(api, "reborn")
