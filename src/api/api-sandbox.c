@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/daytona.h"
 #include "base/limits.h"
+#include "base/parse.h"
 #include "exec/context.h"
 #include "exec/session.h"
 #include "sandbox/cgroup.h"
@@ -205,13 +206,18 @@ int api_sandbox_get(struct http_req *req)
 int api_sandbox_delete(struct http_req *req)
 {
     struct cove_err err = {0};
+    const char *w = http_req_query(req, "wait");
     struct sandbox *sb;
+    bool wait = false;
     int r;
 
+    /* ?wait=true: answer only once everything is released (sandbox.c, teardown). */
+    if (w && parse_bool(w, &wait) < 0)
+        return http_reply_error(req, 400, "BAD_REQUEST", "'wait' must be true or false");
     if (api_lookup(req, &sb) < 0)
         return 0;
     session_forget_all(sb);
-    r = sandbox_delete(sb, false, &err);
+    r = sandbox_delete(sb, wait, &err);
     if (r >= 0) {
         dtn_pty_forget_sandbox(sb);
         context_forget_sandbox(sb);

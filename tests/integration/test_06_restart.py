@@ -192,3 +192,18 @@ def test_create_delete_cycles_do_not_leak(private):
         assert not t.is_alive(), "exec did not return after its sandbox was deleted"
         assert _sleepers(d) == []
     assert_back_to(base, d)
+
+
+def test_delete_with_wait_has_released_everything_when_it_answers(private):
+    d = private
+    api = Client(d)
+    base = resources(d)
+    sb = api.create(name="waited")
+    api.sh(sb["id"], "for i in 1 2 3 4 5 6 7 8; do sleep 1000 & done; echo started")
+    assert len(resources(d)["processes"]) > len(base["processes"])
+    r = api.delete("/v1/sandboxes/%s?wait=true" % sb["id"], timeout=120)
+    assert expect(r, 200) == {"id": sb["id"], "state": "destroyed"}
+    now = resources(d)  # no polling: the answer came after the teardown
+    for k in base:
+        assert now[k] == base[k], (k, base[k], now[k])
+    expect(api.delete("/v1/sandboxes/%s?wait=maybe" % sb["id"]), 400, "BAD_REQUEST")

@@ -52,8 +52,10 @@ class Run:
         self.made.remove(sb["id"])
 
     def cleanup(self):
+        # wait=true: a case's processes must be gone before the next case starts (a dying
+        # fork bomb still takes CPU).
         for ident in self.made:
-            self.api.destroy(ident)
+            self.api.delete("/v1/sandboxes/%s?wait=true" % q(ident), timeout=120)
         self.made = []
 
     def install(self, sb):
