@@ -134,6 +134,20 @@ int db_step(struct store *st, sqlite3_stmt *s)
     return db_fail(st, rc, NULL);
 }
 
+int db_query(struct store *st, const char *sql, const char *a1, const char *a2, sqlite3_stmt **ret)
+{
+    int r;
+
+    r = db_prepare(st, sql, ret);
+    if (r < 0)
+        return r;
+    if (a1 && (r = db_bind_text(*ret, 1, a1)) < 0)
+        return r;
+    if (a2 && (r = db_bind_text(*ret, 2, a2)) < 0)
+        return r;
+    return db_step(st, *ret);
+}
+
 int db_collect(struct store *st, const char *sql, size_t elem_size,
                void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n)
 {

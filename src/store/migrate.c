@@ -103,10 +103,7 @@ static int get_version(struct store *st, int64_t *ret)
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int r;
 
-    r = db_prepare(st, "PRAGMA user_version", &s);
-    if (r < 0)
-        return r;
-    r = db_step(st, s);
+    r = db_query(st, "PRAGMA user_version", NULL, NULL, &s);
     if (r < 0)
         return r;
     if (r != SQLITE_ROW)

@@ -36,15 +36,10 @@ int store_session_get(struct store *st, const char *sandbox_id, const char *id,
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k = db_prepare(st,
-                       "SELECT sandbox_id, id, cgroup_n, created_at FROM sessions "
-                       "WHERE sandbox_id = ?1 AND id = ?2",
-                       &s);
-    if (k < 0)
-        return k;
-    db_bind_text(s, 1, sandbox_id);
-    db_bind_text(s, 2, id);
-    k = db_step(st, s);
+    int k = db_query(st,
+                     "SELECT sandbox_id, id, cgroup_n, created_at FROM sessions "
+                     "WHERE sandbox_id = ?1 AND id = ?2",
+                     sandbox_id, id, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)
@@ -90,21 +85,11 @@ int store_session_delete(struct store *st, const char *sandbox_id, const char *i
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *a = NULL, *b = NULL;
-    int k = db_prepare(st, "DELETE FROM session_commands WHERE sandbox_id = ?1 AND session_id = ?2",
-                       &a);
+    int k = db_query(st, "DELETE FROM session_commands WHERE sandbox_id = ?1 AND session_id = ?2",
+                     sandbox_id, id, &a);
     if (k < 0)
         return k;
-    db_bind_text(a, 1, sandbox_id);
-    db_bind_text(a, 2, id);
-    k = db_step(st, a);
-    if (k < 0)
-        return k;
-    k = db_prepare(st, "DELETE FROM sessions WHERE sandbox_id = ?1 AND id = ?2", &b);
-    if (k < 0)
-        return k;
-    db_bind_text(b, 1, sandbox_id);
-    db_bind_text(b, 2, id);
-    k = db_step(st, b);
+    k = db_query(st, "DELETE FROM sessions WHERE sandbox_id = ?1 AND id = ?2", sandbox_id, id, &b);
     if (k < 0)
         return k;
     return sqlite3_changes(st->db) ? 0 : -ENOENT;
@@ -149,15 +134,10 @@ int store_command_get(struct store *st, const char *sandbox_id, const char *id,
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k = db_prepare(st,
-                       "SELECT " COMMAND_COLS " FROM session_commands "
-                       "WHERE sandbox_id = ?1 AND id = ?2",
-                       &s);
-    if (k < 0)
-        return k;
-    db_bind_text(s, 1, sandbox_id);
-    db_bind_text(s, 2, id);
-    k = db_step(st, s);
+    int k = db_query(st,
+                     "SELECT " COMMAND_COLS " FROM session_commands "
+                     "WHERE sandbox_id = ?1 AND id = ?2",
+                     sandbox_id, id, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)

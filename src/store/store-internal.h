@@ -52,6 +52,10 @@ int db_bind_text(sqlite3_stmt *s, int idx, const char *text);
 int db_bind_i64(sqlite3_stmt *s, int idx, int64_t v);
 /* Step once: SQLITE_ROW (> 0) when a row is available, 0 when done, -errno on failure. */
 int db_step(struct store *st, sqlite3_stmt *s);
+/* Prepare sql into *ret, bind the text parameters ?1 = a1 and ?2 = a2 (each only when not
+ * NULL: a statement with fewer parameters passes NULL) and step once. Returns as db_step():
+ * SQLITE_ROW with the row in *ret, 0 when there is none, or -errno. */
+int db_query(struct store *st, const char *sql, const char *a1, const char *a2, sqlite3_stmt **ret);
 /* Read every row of sql (no parameters) into a malloc'd array of elem_size elements, each
  * filled by row(); for listings that hand the rows to a callback after the lock is released.
  * *ret (caller frees) and *ret_n are set on success. */
