@@ -120,10 +120,7 @@ static int do_rm(struct cli_client *c, const char *sb, int n, char **ids)
         if (r >= 0)
             r = cli_client_json(c, "DELETE", path, NULL, NULL);
         if (r < 0) {
-            int code = cli_client_report(c, r);
-            if (ret == CLI_EXIT_OK)
-                ret = code;
-            if (code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED)
+            if (cli_report_one_of_many(c, r, &ret))
                 break;
             continue;
         }

@@ -380,3 +380,12 @@ int cli_file_content_path(struct cli_client *c, const char *id, const char *remo
     *ret = TAKE_PTR(path);
     return 0;
 }
+
+bool cli_report_one_of_many(struct cli_client *c, int r, int *ret)
+{
+    int code = cli_client_report(c, r);
+
+    if (*ret == CLI_EXIT_OK)
+        *ret = code;
+    return code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED;
+}

@@ -82,5 +82,11 @@ int cli_exec_add_stdin(json_t *body);
 int cli_exec(struct cli_client *c, const char *id, const json_t *body, double timeout_s,
              uint64_t max_output);
 
+/* For commands that act on several targets in turn: report the failure r of one target
+ * through cli_client_report(), keep the first failure's exit code in *ret (which starts as
+ * CLI_EXIT_OK), and return true when the loop should stop because every further attempt would
+ * fail the same way (daemon unreachable, or interrupted). */
+bool cli_report_one_of_many(struct cli_client *c, int r, int *ret);
+
 /* "/v1/sandboxes/ID/files/content?path=REMOTE" into *ret (caller frees). */
 int cli_file_content_path(struct cli_client *c, const char *id, const char *remote, char **ret);
