@@ -286,16 +286,15 @@ int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output)
     return (int)code;
 }
 
-int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix)
+int cli_one_sandbox_request(const struct cli_command *cmd, int argc, char **argv,
+                            const char *method, const char *suffix, json_t **ret, int *ret_idx)
 {
     static const struct option options[] = {
         CLI_COMMON_OPTIONS,
         CLI_OPTIONS_END,
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
-    _cleanup_(cli_json_unrefp) json_t *sb = NULL;
     _cleanup_free_ char *path = NULL;
-    const char *name, *state;
     int idx, r;
 
     r = cli_parse_options(cmd, argc, argv, "h", options, NULL, NULL, NULL, &idx);
@@ -312,9 +311,23 @@ int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const
     r = cli_sandbox_path(c, argv[idx], suffix, &path);
     if (r < 0)
         return cli_client_report(c, r);
-    r = cli_client_json(c, "POST", path, NULL, &sb);
+    r = cli_client_json(c, method, path, NULL, ret);
     if (r < 0)
         return cli_client_report(c, r);
+    if (ret_idx)
+        *ret_idx = idx;
+    return CLI_CONTINUE;
+}
+
+int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix)
+{
+    _cleanup_(cli_json_unrefp) json_t *sb = NULL;
+    const char *name, *state;
+    int idx, r;
+
+    r = cli_one_sandbox_request(cmd, argc, argv, "POST", suffix, &sb, &idx);
+    if (r != CLI_CONTINUE)
+        return r;
     if (arg_json)
         return cli_print_json(sb) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     name = json_string_value(json_object_get(sb, "name"));

@@ -69,6 +69,13 @@ json_t *cli_json_string(const char *s, size_t len);
  * CLI_EXIT_TIMEOUT after a timeout, CLI_EXIT_OOM after an OOM kill. */
 int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output);
 
+/* The request of a command that takes one sandbox and only the common options (info, start,
+ * stop): parse argv, connect, send METHOD /v1/sandboxes/ID<suffix> (suffix may be NULL) without
+ * a body. On CLI_CONTINUE *ret holds the answer (caller unrefs) and *ret_idx (if not NULL) is the
+ * index of the sandbox argument in argv; otherwise returns the exit code, having printed why. */
+int cli_one_sandbox_request(const struct cli_command *cmd, int argc, char **argv,
+                            const char *method, const char *suffix, json_t **ret, int *ret_idx);
+
 /* The whole of `cove start` / `cove stop`: POST /v1/sandboxes/ID<suffix>, then print
  * "NAME: STATE" (or the sandbox with --json). Returns the exit code. */
 int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix);
