@@ -28,7 +28,6 @@ enum {
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     json_t *body = userdata;
-    double t;
 
     switch (opt) {
     case OPT_LANGUAGE:
@@ -41,10 +40,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         json_object_set_new(body, "id", json_string(arg));
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(body, "timeout", json_real(t));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, body, NULL);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }

@@ -51,10 +51,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         a->language = arg;
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, &a->timeout_s);
     case OPT_KEEP:
         a->keep = true;
         return CLI_CONTINUE;

@@ -143,16 +143,9 @@ static int on_exec_option(const struct cli_command *cmd, int opt, const char *ar
         json_object_set_new(a->body, "async", json_true());
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, &a->timeout_s);
     case OPT_MAX_OUTPUT:
-        if (parse_u64(arg, &a->max_output) < 0 || a->max_output > COVE_MAX_OUTPUT_CAP)
-            return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
-                                   COVE_MAX_OUTPUT_CAP, arg);
-        json_object_set_new(a->body, "max_output_bytes", json_integer((json_int_t)a->max_output));
-        return CLI_CONTINUE;
+        return cli_opt_max_output(cmd, arg, a->body, &a->max_output);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }

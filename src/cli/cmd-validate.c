@@ -35,7 +35,6 @@ struct validate_args {
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     struct validate_args *a = userdata;
-    double t;
 
     switch (opt) {
     case 'l':
@@ -47,10 +46,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         a->tests = arg;
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(t));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, NULL);
     case OPT_SKILL:
         json_object_set_new(a->body, "skill", cli_json_string(arg, strlen(arg)));
         return CLI_CONTINUE;

@@ -402,3 +402,27 @@ bool cli_report_one_of_many(struct cli_client *c, int r, int *ret)
         *ret = code;
     return code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED;
 }
+
+int cli_opt_timeout(const struct cli_command *cmd, const char *arg, json_t *body, double *ret)
+{
+    double t;
+
+    if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
+        return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
+    json_object_set_new(body, "timeout", json_real(t));
+    if (ret)
+        *ret = t;
+    return CLI_CONTINUE;
+}
+
+int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *body, uint64_t *ret)
+{
+    uint64_t n;
+
+    if (parse_u64(arg, &n) < 0 || n > COVE_MAX_OUTPUT_CAP)
+        return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
+                               COVE_MAX_OUTPUT_CAP, arg);
+    json_object_set_new(body, "max_output_bytes", json_integer((json_int_t)n));
+    *ret = n;
+    return CLI_CONTINUE;
+}

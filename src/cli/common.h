@@ -43,6 +43,14 @@ void cli_print_usage(const struct cli_command *cmd, FILE *f);
 /* Create the API client from the global flags. Returns CLI_CONTINUE or an exit code. */
 int cli_connect(struct cli_client **ret);
 
+/* --timeout SECONDS: a decimal > 0 (fractions allowed; the upper bound is the daemon's to
+ * enforce) into *ret (may be NULL) and body["timeout"]. Returns CLI_CONTINUE or an exit code. */
+int cli_opt_timeout(const struct cli_command *cmd, const char *arg, json_t *body, double *ret);
+
+/* --max-output BYTES: at most COVE_MAX_OUTPUT_CAP, into *ret and body["max_output_bytes"].
+ * Returns CLI_CONTINUE or an exit code. */
+int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *body, uint64_t *ret);
+
 /* Parse "K=V" into obj[K] = V. With from_env, a bare "K" takes V from the environment.
  * Returns CLI_CONTINUE or an exit code. */
 int cli_parse_kv(const struct cli_command *cmd, const char *flag, const char *s, bool from_env,
