@@ -196,11 +196,9 @@ static int do_key_create(struct cli_client *c, const char *path, struct admin_ar
 
     if (!body)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     printf("%s\n", str(answer, "key"));
     fprintf(stderr, "key id %s (the key itself is shown only this once)\n", str(answer, "id"));
     return CLI_EXIT_OK;

@@ -62,12 +62,11 @@ static int do_create(struct cli_client *c, const char *sb, json_t *body)
     _cleanup_free_ char *path = NULL;
     int r = ctx_path(c, sb, NULL, NULL, &path);
 
-    if (r >= 0)
-        r = cli_client_json(c, "POST", path, body, &answer);
     if (r < 0)
         return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     printf("%s\n", json_string_value(json_object_get(answer, "id")) ?: "?");
     return CLI_EXIT_OK;
 }
@@ -157,12 +156,11 @@ static int do_run(struct cli_client *c, const char *sb, const char *id, json_t *
     }
     json_object_set_new(body, "code", v);
     r = ctx_path(c, sb, id, "/run", &path);
-    if (r >= 0)
-        r = cli_client_json(c, "POST", path, body, &answer);
     if (r < 0)
         return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     put(stdout, json_object_get(answer, "stdout"));
     put(stderr, json_object_get(answer, "stderr"));
     v = json_object_get(json_object_get(answer, "result"), "text/plain");

@@ -48,12 +48,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         return r;
     if (!body || cli_command_path(c, argv[idx], argv[idx + 1], "/signal", &path) < 0)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
-    return CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    return r == CLI_CONTINUE ? CLI_EXIT_OK : r;
 }
 
 const struct cli_command cli_cmd_kill = {

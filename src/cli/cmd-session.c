@@ -37,11 +37,9 @@ static int do_create(const struct cli_command *cmd, struct cli_client *c, const 
 
     if (!body || cli_session_path(c, sb, NULL, NULL, &path) < 0)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     sid = json_string_value(json_object_get(answer, "id"));
     printf("%s\n", sid ? sid : "?");
     return CLI_EXIT_OK;

@@ -426,3 +426,16 @@ int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *b
     *ret = n;
     return CLI_CONTINUE;
 }
+
+int cli_request(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                json_t **ret)
+{
+    int r;
+
+    r = cli_client_json(c, method, path, body, ret);
+    if (r < 0)
+        return cli_client_report(c, r);
+    if (arg_json)
+        return cli_print_json(*ret) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    return CLI_CONTINUE;
+}

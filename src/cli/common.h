@@ -71,6 +71,13 @@ long long cli_json_int(const json_t *obj, const char *key, long long def);
 /* A JSON string (which may hold NUL bytes) from the command line, or NULL if it is not UTF-8. */
 json_t *cli_json_string(const char *s, size_t len);
 
+/* Send a request whose answer is printed as it is with --json: a failure is reported and its
+ * exit code returned; with --json the answer is printed and CLI_EXIT_OK (or CLI_EXIT_FAILURE
+ * if printing failed) returned. Otherwise returns CLI_CONTINUE with the answer in *ret (the
+ * caller unrefs it in every case) for the caller to present as text. */
+int cli_request(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                json_t **ret);
+
 /* Present an exec result: its output on our stdout/stderr (or the JSON with --json), notes on
  * timeout, OOM kill, signal and truncation. timeout_s and max_output are what was asked for,
  * for the messages. Returns the exit code cove should exit with: the workload's exit code,
