@@ -439,3 +439,17 @@ int cli_request(struct cli_client *c, const char *method, const char *path, cons
         return cli_print_json(*ret) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     return CLI_CONTINUE;
 }
+
+int cli_begin_no_args(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, cli_option_fn handle, void *userdata,
+                      struct cli_client **ret)
+{
+    int idx, r;
+
+    r = cli_parse_options(cmd, argc, argv, shortopts, longopts, handle, userdata, NULL, &idx);
+    if (r != CLI_CONTINUE)
+        return r;
+    if (idx < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
+    return cli_connect(ret);
+}

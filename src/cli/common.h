@@ -51,6 +51,13 @@ int cli_opt_timeout(const struct cli_command *cmd, const char *arg, json_t *body
  * Returns CLI_CONTINUE or an exit code. */
 int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *body, uint64_t *ret);
 
+/* The start of a command that takes no positional argument (create, doctor, ls): parse argv as
+ * cli_parse_options() does, refuse any argument left over, and connect. Returns CLI_CONTINUE
+ * with the client in *ret, or an exit code. */
+int cli_begin_no_args(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, cli_option_fn handle, void *userdata,
+                      struct cli_client **ret);
+
 /* Parse "K=V" into obj[K] = V. With from_env, a bare "K" takes V from the environment.
  * Returns CLI_CONTINUE or an exit code. */
 int cli_parse_kv(const struct cli_command *cmd, const char *flag, const char *s, bool from_env,
