@@ -251,17 +251,13 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *noun, *verb;
     int idx, r, skip;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: org, quota or key");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"org", "quota", "key", NULL},
+                       "org, quota or key");
+    if (r != CLI_CONTINUE)
+        return r;
     if (!quota)
         return CLI_EXIT_FAILURE;
     noun = argv[1];
-    if (strcmp(noun, "org") && strcmp(noun, "quota") && strcmp(noun, "key"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': org, quota or key", noun);
     /* "quota ORG" has no verb; the others are "NOUN VERB". */
     skip = strcmp(noun, "quota") ? 2 : 1;
     if (argc <= skip)

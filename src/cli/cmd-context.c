@@ -209,15 +209,11 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *verb;
     int idx, r, n;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: create, ls, rm or run");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"create", "ls", "rm", "run", NULL},
+                       "create, ls, rm or run");
+    if (r != CLI_CONTINUE)
+        return r;
     verb = argv[1];
-    if (strcmp(verb, "create") && strcmp(verb, "ls") && strcmp(verb, "rm") && strcmp(verb, "run"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': create, ls, rm or run", verb);
     if (!body)
         return CLI_EXIT_FAILURE;
     r = cli_parse_options(cmd, argc - 1, argv + 1, "h", options, on_option, body, NULL, &idx);

@@ -209,17 +209,13 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *verb;
     int idx, r, n;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: create, ls, rm or exec");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"create", "ls", "rm", "exec", NULL},
+                       "create, ls, rm or exec");
+    if (r != CLI_CONTINUE)
+        return r;
     verb = argv[1];
     if (!strcmp(verb, "exec"))
         return do_exec(cmd, argc - 1, argv + 1);
-    if (strcmp(verb, "create") && strcmp(verb, "ls") && strcmp(verb, "rm"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': create, ls, rm or exec", verb);
     r = cli_parse_options(cmd, argc - 1, argv + 1, "h", plain_options, NULL, NULL, NULL, &idx);
     if (r != CLI_CONTINUE)
         return r;

@@ -453,3 +453,18 @@ int cli_begin_no_args(const struct cli_command *cmd, int argc, char **argv, cons
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
     return cli_connect(ret);
 }
+
+int cli_subcommand(const struct cli_command *cmd, int argc, char **argv, const char *const *subs,
+                   const char *list)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        cli_print_usage(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc < 2)
+        return cli_usage_error(cmd, "missing subcommand: %s", list);
+    for (size_t i = 0; subs[i]; i++)
+        if (!strcmp(argv[1], subs[i]))
+            return CLI_CONTINUE;
+    return cli_usage_error(cmd, "unknown subcommand '%s': %s", argv[1], list);
+}

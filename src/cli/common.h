@@ -40,6 +40,13 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 
 void cli_print_usage(const struct cli_command *cmd, FILE *f);
 
+/* The start of a command with subcommands (admin, context, session): "-h" or "--help" in place
+ * of the subcommand prints the usage; a missing subcommand, or one not in the NULL-terminated
+ * subs, is a usage error that names them as list ("a, b or c"). Returns CLI_CONTINUE when
+ * argv[1] is one of subs, otherwise the exit code. */
+int cli_subcommand(const struct cli_command *cmd, int argc, char **argv, const char *const *subs,
+                   const char *list);
+
 /* Create the API client from the global flags. Returns CLI_CONTINUE or an exit code. */
 int cli_connect(struct cli_client **ret);
 
