@@ -232,8 +232,8 @@ static void collect_keys_row(sqlite3_stmt *s, void *elem)
 static int collect_keys(struct store *st, struct key_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    return db_collect(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id",
-                      sizeof(**ret), collect_keys_row, (void **)ret, ret_n);
+    return db_collect(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id", NULL,
+                      NULL, sizeof(**ret), collect_keys_row, (void **)ret, ret_n);
 }
 
 /* Returns 0 after visiting every key, or the first negative value cb returned. */

@@ -231,8 +231,8 @@ static void collect_orgs_row(sqlite3_stmt *s, void *elem)
 static int collect_orgs(struct store *st, struct org_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    return db_collect(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", sizeof(**ret),
-                      collect_orgs_row, (void **)ret, ret_n);
+    return db_collect(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", NULL, NULL,
+                      sizeof(**ret), collect_orgs_row, (void **)ret, ret_n);
 }
 
 int store_org_list(struct store *st, int (*cb)(const struct org_info *o, void *ud), void *ud)
