@@ -30,12 +30,10 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     int idx, r;
 
     r = cli_parse_options(cmd, argc, argv, "hs:", options, on_option, &sig, NULL, &idx);
+    if (r == CLI_CONTINUE)
+        r = cli_command_args(cmd, argc, argv, idx);
     if (r != CLI_CONTINUE)
         return r;
-    if (argc - idx < 2)
-        return cli_usage_error(cmd, "expected SANDBOX and COMMAND-ID");
-    if (argc - idx > 2)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx + 2]);
     if (sig[0] == '\0')
         return cli_usage_error(cmd, "--signal expects a name or a number");
     /* A number goes as a number, anything else as a name for the daemon to check. */
