@@ -148,6 +148,16 @@ int db_query(struct store *st, const char *sql, const char *a1, const char *a2, 
     return db_step(st, *ret);
 }
 
+int db_query_row(struct store *st, const char *sql, const char *a1, const char *a2,
+                 sqlite3_stmt **ret)
+{
+    int r = db_query(st, sql, a1, a2, ret);
+
+    if (r < 0)
+        return r;
+    return r == SQLITE_ROW ? 0 : -EIO;
+}
+
 int db_collect(struct store *st, const char *sql, const char *a1, const char *a2, size_t elem_size,
                void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n)
 {

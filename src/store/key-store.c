@@ -65,14 +65,12 @@ static int check_issue(struct store *st, const char *org, uint32_t max_active)
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int r;
 
-    r = db_query(st,
-                 "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
-                 "(SELECT count(*) FROM api_keys WHERE org = ?1 AND revoked_at IS NULL)",
-                 org, NULL, &s);
+    r = db_query_row(st,
+                     "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                     "(SELECT count(*) FROM api_keys WHERE org = ?1 AND revoked_at IS NULL)",
+                     org, NULL, &s);
     if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(s, 0) == 0)
         return -ENOENT;
     if (sqlite3_column_int64(s, 1) >= max_active)
@@ -318,14 +316,12 @@ int store_key_count(struct store *st, bool include_revoked)
     int64_t n;
     int r;
 
-    r = db_query(st,
-                 include_revoked ? "SELECT count(*) FROM api_keys"
-                                 : "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
-                 NULL, NULL, &s);
+    r = db_query_row(st,
+                     include_revoked ? "SELECT count(*) FROM api_keys"
+                                     : "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
+                     NULL, NULL, &s);
     if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     n = sqlite3_column_int64(s, 0);
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }

@@ -169,12 +169,10 @@ int store_org_create(struct store *st, const char *org_id, const char *name,
     r = db_txn_begin(st, &txn);
     if (r < 0)
         return r;
-    r = db_query(st, "SELECT count(*), (SELECT count(*) FROM orgs WHERE id = ?1) FROM orgs", org_id,
-                 NULL, &c);
+    r = db_query_row(st, "SELECT count(*), (SELECT count(*) FROM orgs WHERE id = ?1) FROM orgs",
+                     org_id, NULL, &c);
     if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(c, 1) > 0)
         return -EEXIST;
     if (sqlite3_column_int64(c, 0) >= max_orgs)
@@ -268,14 +266,12 @@ int store_org_delete(struct store *st, const char *org_id)
     r = db_txn_begin(st, &txn);
     if (r < 0)
         return r;
-    r = db_query(st,
-                 "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
-                 "(SELECT count(*) FROM sandboxes WHERE org = ?1)",
-                 org_id, NULL, &c);
+    r = db_query_row(st,
+                     "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                     "(SELECT count(*) FROM sandboxes WHERE org = ?1)",
+                     org_id, NULL, &c);
     if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(c, 0) == 0)
         return -ENOENT;
     if (sqlite3_column_int64(c, 1) > 0)

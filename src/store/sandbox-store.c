@@ -391,11 +391,9 @@ int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
 
     if (!org)
         return -EINVAL;
-    k = db_query(st, USAGE_SQL, org, NULL, &s);
+    k = db_query_row(st, USAGE_SQL, org, NULL, &s);
     if (k < 0)
         return k;
-    if (k != SQLITE_ROW)
-        return -EIO;
     if (ret_count)
         *ret_count = (uint32_t)sqlite3_column_int64(s, 0);
     if (ret_cpu_milli)
@@ -417,19 +415,14 @@ int store_alloc_uid_slot(struct store *st, uint32_t *ret)
     int64_t slot;
     int k;
 
-    k = db_prepare(st,
-                   "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 1) "
-                   "THEN 1 ELSE (SELECT min(a.uid_slot) + 1 FROM sandboxes a "
-                   "WHERE a.uid_slot IS NOT NULL AND NOT EXISTS "
-                   "(SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
-                   &s);
+    k = db_query_row(st,
+                     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 1) "
+                     "THEN 1 ELSE (SELECT min(a.uid_slot) + 1 FROM sandboxes a "
+                     "WHERE a.uid_slot IS NOT NULL AND NOT EXISTS "
+                     "(SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
+                     NULL, NULL, &s);
     if (k < 0)
         return k;
-    k = db_step(st, s);
-    if (k < 0)
-        return k;
-    if (k != SQLITE_ROW)
-        return -EIO;
     slot = sqlite3_column_int64(s, 0);
     if (slot < 1 || slot > UINT32_MAX)
         return -ENOSPC;
