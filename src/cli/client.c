@@ -641,7 +641,10 @@ out:
     return r;
 }
 
-int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t *ret_size)
+/* GET path and hand a 2xx body to a sink: written to fd (when >= 0), or passed to fn (when not
+ * NULL). The byte count written to fd goes to *ret_size (may be NULL). */
+static int get_to_sink(struct cli_client *c, const char *path, int fd, cli_stream_fn fn,
+                       void *userdata, int64_t *ret_size)
 {
     struct transfer t;
     int r;
@@ -650,6 +653,8 @@ int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t 
     if (r < 0)
         goto out;
     t.sink_fd = fd;
+    t.sink_fn = fn;
+    t.sink_ud = userdata;
     /* Only an error body is buffered here; it is small. */
     t.body.cap = 1u << 20;
     r = perform(c, &t);
@@ -660,21 +665,14 @@ out:
     return r;
 }
 
+int cli_client_download(struct cli_client *c, const char *path, int fd, int64_t *ret_size)
+{
+    return get_to_sink(c, path, fd, NULL, NULL, ret_size);
+}
+
 int cli_client_stream(struct cli_client *c, const char *path, cli_stream_fn fn, void *userdata)
 {
-    struct transfer t;
-    int r;
-
-    r = begin(c, &t, path);
-    if (r < 0)
-        goto out;
-    t.sink_fn = fn;
-    t.sink_ud = userdata;
-    t.body.cap = 1u << 20; /* only an error body is buffered */
-    r = perform(c, &t);
-out:
-    transfer_done(&t);
-    return r;
+    return get_to_sink(c, path, -EBADF, fn, userdata, NULL);
 }
 
 int cli_client_report(const struct cli_client *c, int r)

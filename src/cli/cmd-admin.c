@@ -196,11 +196,9 @@ static int do_key_create(struct cli_client *c, const char *path, struct admin_ar
 
     if (!body)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     printf("%s\n", str(answer, "key"));
     fprintf(stderr, "key id %s (the key itself is shown only this once)\n", str(answer, "id"));
     return CLI_EXIT_OK;
@@ -253,17 +251,13 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *noun, *verb;
     int idx, r, skip;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: org, quota or key");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"org", "quota", "key", NULL},
+                       "org, quota or key");
+    if (r != CLI_CONTINUE)
+        return r;
     if (!quota)
         return CLI_EXIT_FAILURE;
     noun = argv[1];
-    if (strcmp(noun, "org") && strcmp(noun, "quota") && strcmp(noun, "key"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': org, quota or key", noun);
     /* "quota ORG" has no verb; the others are "NOUN VERB". */
     skip = strcmp(noun, "quota") ? 2 : 1;
     if (argc <= skip)

@@ -28,7 +28,6 @@ enum {
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     json_t *body = userdata;
-    double t;
 
     switch (opt) {
     case OPT_LANGUAGE:
@@ -41,10 +40,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         json_object_set_new(body, "id", json_string(arg));
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(body, "timeout", json_real(t));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, body, NULL);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }
@@ -66,12 +62,11 @@ static int do_create(struct cli_client *c, const char *sb, json_t *body)
     _cleanup_free_ char *path = NULL;
     int r = ctx_path(c, sb, NULL, NULL, &path);
 
-    if (r >= 0)
-        r = cli_client_json(c, "POST", path, body, &answer);
     if (r < 0)
         return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     printf("%s\n", json_string_value(json_object_get(answer, "id")) ?: "?");
     return CLI_EXIT_OK;
 }
@@ -120,10 +115,7 @@ static int do_rm(struct cli_client *c, const char *sb, int n, char **ids)
         if (r >= 0)
             r = cli_client_json(c, "DELETE", path, NULL, NULL);
         if (r < 0) {
-            int code = cli_client_report(c, r);
-            if (ret == CLI_EXIT_OK)
-                ret = code;
-            if (code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED)
+            if (cli_report_one_of_many(c, r, &ret))
                 break;
             continue;
         }
@@ -164,12 +156,11 @@ static int do_run(struct cli_client *c, const char *sb, const char *id, json_t *
     }
     json_object_set_new(body, "code", v);
     r = ctx_path(c, sb, id, "/run", &path);
-    if (r >= 0)
-        r = cli_client_json(c, "POST", path, body, &answer);
     if (r < 0)
         return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     put(stdout, json_object_get(answer, "stdout"));
     put(stderr, json_object_get(answer, "stderr"));
     v = json_object_get(json_object_get(answer, "result"), "text/plain");
@@ -218,15 +209,11 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *verb;
     int idx, r, n;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: create, ls, rm or run");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"create", "ls", "rm", "run", NULL},
+                       "create, ls, rm or run");
+    if (r != CLI_CONTINUE)
+        return r;
     verb = argv[1];
-    if (strcmp(verb, "create") && strcmp(verb, "ls") && strcmp(verb, "rm") && strcmp(verb, "run"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': create, ls, rm or run", verb);
     if (!body)
         return CLI_EXIT_FAILURE;
     r = cli_parse_options(cmd, argc - 1, argv + 1, "h", options, on_option, body, NULL, &idx);

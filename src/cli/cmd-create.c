@@ -153,24 +153,17 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
     _cleanup_(cli_json_unrefp) json_t *body = json_object(), *sb = NULL;
     const char *id;
-    int idx, r;
+    int r;
 
     if (!body)
         return CLI_EXIT_FAILURE;
-    r = cli_parse_options(cmd, argc, argv, "hn:e:l:", options, on_option, body, NULL, &idx);
-    if (r != CLI_CONTINUE)
-        return r;
-    if (idx < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
-    r = cli_connect(&c);
+    r = cli_begin_no_args(cmd, argc, argv, "hn:e:l:", options, on_option, body, &c);
     if (r != CLI_CONTINUE)
         return r;
 
-    r = cli_client_json(c, "POST", "/v1/sandboxes", body, &sb);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(sb) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", "/v1/sandboxes", body, &sb);
+    if (r != CLI_CONTINUE)
+        return r;
     id = json_string_value(json_object_get(sb, "id"));
     printf("%s\n", id ? id : "?");
     return CLI_EXIT_OK;

@@ -77,16 +77,11 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
     _cleanup_(cli_json_unrefp) json_t *report = json_object();
-    int idx, r, ret = CLI_EXIT_OK;
+    int r, ret = CLI_EXIT_OK;
 
     if (!report)
         return CLI_EXIT_FAILURE;
-    r = cli_parse_options(cmd, argc, argv, "h", options, NULL, NULL, NULL, &idx);
-    if (r != CLI_CONTINUE)
-        return r;
-    if (idx < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
-    r = cli_connect(&c);
+    r = cli_begin_no_args(cmd, argc, argv, "h", options, NULL, NULL, &c);
     if (r != CLI_CONTINUE)
         return r;
 

@@ -44,6 +44,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
 {
     struct exec_args *a = userdata;
     json_t *env, *cwd;
+    int r;
 
     switch (opt) {
     case 'w':
@@ -62,22 +63,16 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         }
         return cli_parse_kv(cmd, "--env", arg, true, env);
     case OPT_TIMEOUT:
-        /* Fractions are allowed; the upper bound (a day) is the daemon's to enforce. */
-        if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, &a->timeout_s);
     case 'i':
     case OPT_STDIN:
         a->read_stdin = true;
         return CLI_CONTINUE;
     case OPT_MAX_OUTPUT:
-        if (parse_u64(arg, &a->max_output) < 0 || a->max_output > COVE_MAX_OUTPUT_CAP)
-            return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
-                                   COVE_MAX_OUTPUT_CAP, arg);
-        json_object_set_new(a->body, "max_output_bytes", json_integer((json_int_t)a->max_output));
-        a->max_output_set = true;
-        return CLI_CONTINUE;
+        r = cli_opt_max_output(cmd, arg, a->body, &a->max_output);
+        if (r == CLI_CONTINUE)
+            a->max_output_set = true;
+        return r;
     case 'd':
     case OPT_DETACH:
         a->detach = true;

@@ -95,32 +95,12 @@ static void print_sandbox(const json_t *sb)
 
 static int run(const struct cli_command *cmd, int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_OPTIONS,
-        CLI_OPTIONS_END,
-    };
-    _cleanup_(cli_client_freep) struct cli_client *c = NULL;
     _cleanup_(cli_json_unrefp) json_t *sb = NULL;
-    _cleanup_free_ char *path = NULL;
-    int idx, r;
+    int r;
 
-    r = cli_parse_options(cmd, argc, argv, "h", options, NULL, NULL, NULL, &idx);
+    r = cli_one_sandbox_request(cmd, argc, argv, "GET", NULL, &sb, NULL);
     if (r != CLI_CONTINUE)
         return r;
-    if (idx >= argc)
-        return cli_usage_error(cmd, "missing sandbox id or name");
-    if (idx + 1 < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx + 1]);
-    r = cli_connect(&c);
-    if (r != CLI_CONTINUE)
-        return r;
-
-    r = cli_sandbox_path(c, argv[idx], NULL, &path);
-    if (r < 0)
-        return cli_client_report(c, r);
-    r = cli_client_json(c, "GET", path, NULL, &sb);
-    if (r < 0)
-        return cli_client_report(c, r);
     if (arg_json)
         return cli_print_json(sb) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     print_sandbox(sb);

@@ -30,12 +30,10 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     int idx, r;
 
     r = cli_parse_options(cmd, argc, argv, "hs:", options, on_option, &sig, NULL, &idx);
+    if (r == CLI_CONTINUE)
+        r = cli_command_args(cmd, argc, argv, idx);
     if (r != CLI_CONTINUE)
         return r;
-    if (argc - idx < 2)
-        return cli_usage_error(cmd, "expected SANDBOX and COMMAND-ID");
-    if (argc - idx > 2)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx + 2]);
     if (sig[0] == '\0')
         return cli_usage_error(cmd, "--signal expects a name or a number");
     /* A number goes as a number, anything else as a name for the daemon to check. */
@@ -48,12 +46,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         return r;
     if (!body || cli_command_path(c, argv[idx], argv[idx + 1], "/signal", &path) < 0)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
-    return CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    return r == CLI_CONTINUE ? CLI_EXIT_OK : r;
 }
 
 const struct cli_command cli_cmd_kill = {

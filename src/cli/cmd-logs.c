@@ -192,12 +192,10 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     int idx, r;
 
     r = cli_parse_options(cmd, argc, argv, "hf", options, on_option, &follow, NULL, &idx);
+    if (r == CLI_CONTINUE)
+        r = cli_command_args(cmd, argc, argv, idx);
     if (r != CLI_CONTINUE)
         return r;
-    if (argc - idx < 2)
-        return cli_usage_error(cmd, "expected SANDBOX and COMMAND-ID");
-    if (argc - idx > 2)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx + 2]);
     r = cli_connect(&c);
     if (r != CLI_CONTINUE)
         return r;

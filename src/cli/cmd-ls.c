@@ -119,14 +119,9 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     _cleanup_free_ char *path = NULL;
     struct ls_args a = {.n_labels = 0};
     json_t *list;
-    int idx, r;
+    int r;
 
-    r = cli_parse_options(cmd, argc, argv, "hl:", options, on_option, &a, NULL, &idx);
-    if (r != CLI_CONTINUE)
-        return r;
-    if (idx < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
-    r = cli_connect(&c);
+    r = cli_begin_no_args(cmd, argc, argv, "hl:", options, on_option, &a, &c);
     if (r != CLI_CONTINUE)
         return r;
 

@@ -35,11 +35,7 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         if (r >= 0)
             r = cli_client_json(c, "DELETE", path, NULL, &answer);
         if (r < 0) {
-            int code = cli_client_report(c, r);
-
-            if (ret == CLI_EXIT_OK)
-                ret = code;
-            if (code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED)
+            if (cli_report_one_of_many(c, r, &ret))
                 break;
             continue;
         }

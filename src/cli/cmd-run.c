@@ -34,8 +34,7 @@ enum {
 struct run_args {
     json_t *body;
     const char *language;
-    const char *files[64];
-    size_t n_files;
+    struct cli_code_files files;
     double timeout_s;
     bool keep;
     bool read_stdin;
@@ -51,10 +50,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         a->language = arg;
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, &a->timeout_s);
     case OPT_KEEP:
         a->keep = true;
         return CLI_CONTINUE;
@@ -64,10 +60,7 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         return CLI_CONTINUE;
     case 'f':
     case OPT_FILE:
-        if (a->n_files == ELEMENTSOF(a->files))
-            return cli_usage_error(cmd, "at most %zu --file options", ELEMENTSOF(a->files));
-        a->files[a->n_files++] = arg;
-        return CLI_CONTINUE;
+        return cli_code_opt_file(cmd, arg, &a->files);
     case OPT_DIALECT:
         json_object_set_new(a->body, "dialect", cli_json_string(arg, strlen(arg)));
         return CLI_CONTINUE;
@@ -150,8 +143,8 @@ static int build_body(const struct cli_command *cmd, struct run_args *a, const c
     r = cli_code_language(cmd, file, a->language, a->body);
     if (r == CLI_CONTINUE)
         r = cli_code_read(file, a->body, "code");
-    for (size_t i = 0; r == CLI_CONTINUE && i < a->n_files; i++)
-        r = cli_code_add_file(a->files[i], a->body);
+    if (r == CLI_CONTINUE)
+        r = cli_code_add_files(&a->files, a->body);
     if (r != CLI_CONTINUE) {
         json_decref(list);
         return r;

@@ -37,11 +37,9 @@ static int do_create(const struct cli_command *cmd, struct cli_client *c, const 
 
     if (!body || cli_session_path(c, sb, NULL, NULL, &path) < 0)
         return cli_client_report(c, -ENOMEM);
-    r = cli_client_json(c, "POST", path, body, &answer);
-    if (r < 0)
-        return cli_client_report(c, r);
-    if (arg_json)
-        return cli_print_json(answer) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    r = cli_request(c, "POST", path, body, &answer);
+    if (r != CLI_CONTINUE)
+        return r;
     sid = json_string_value(json_object_get(answer, "id"));
     printf("%s\n", sid ? sid : "?");
     return CLI_EXIT_OK;
@@ -114,10 +112,7 @@ static int do_rm(struct cli_client *c, const char *sb, int n, char **ids)
         if (r >= 0)
             r = cli_client_json(c, "DELETE", path, NULL, &answer);
         if (r < 0) {
-            int code = cli_client_report(c, r);
-            if (ret == CLI_EXIT_OK)
-                ret = code;
-            if (code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED)
+            if (cli_report_one_of_many(c, r, &ret))
                 break;
             continue;
         }
@@ -146,16 +141,9 @@ static int on_exec_option(const struct cli_command *cmd, int opt, const char *ar
         json_object_set_new(a->body, "async", json_true());
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &a->timeout_s) < 0 || a->timeout_s <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(a->timeout_s));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, &a->timeout_s);
     case OPT_MAX_OUTPUT:
-        if (parse_u64(arg, &a->max_output) < 0 || a->max_output > COVE_MAX_OUTPUT_CAP)
-            return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
-                                   COVE_MAX_OUTPUT_CAP, arg);
-        json_object_set_new(a->body, "max_output_bytes", json_integer((json_int_t)a->max_output));
-        return CLI_CONTINUE;
+        return cli_opt_max_output(cmd, arg, a->body, &a->max_output);
     default:
         return cli_usage_error(cmd, "unexpected option");
     }
@@ -221,17 +209,13 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
     const char *verb;
     int idx, r, n;
 
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        cli_print_usage(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2)
-        return cli_usage_error(cmd, "missing subcommand: create, ls, rm or exec");
+    r = cli_subcommand(cmd, argc, argv, (const char *const[]){"create", "ls", "rm", "exec", NULL},
+                       "create, ls, rm or exec");
+    if (r != CLI_CONTINUE)
+        return r;
     verb = argv[1];
     if (!strcmp(verb, "exec"))
         return do_exec(cmd, argc - 1, argv + 1);
-    if (strcmp(verb, "create") && strcmp(verb, "ls") && strcmp(verb, "rm"))
-        return cli_usage_error(cmd, "unknown subcommand '%s': create, ls, rm or exec", verb);
     r = cli_parse_options(cmd, argc - 1, argv + 1, "h", plain_options, NULL, NULL, NULL, &idx);
     if (r != CLI_CONTINUE)
         return r;

@@ -27,15 +27,13 @@ struct validate_args {
     json_t *body;
     const char *language;
     const char *tests;
-    const char *files[64];
-    size_t n_files;
+    struct cli_code_files files;
     bool read_stdin;
 };
 
 static int on_option(const struct cli_command *cmd, int opt, const char *arg, void *userdata)
 {
     struct validate_args *a = userdata;
-    double t;
 
     switch (opt) {
     case 'l':
@@ -47,19 +45,13 @@ static int on_option(const struct cli_command *cmd, int opt, const char *arg, vo
         a->tests = arg;
         return CLI_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
-            return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
-        json_object_set_new(a->body, "timeout", json_real(t));
-        return CLI_CONTINUE;
+        return cli_opt_timeout(cmd, arg, a->body, NULL);
     case OPT_SKILL:
         json_object_set_new(a->body, "skill", cli_json_string(arg, strlen(arg)));
         return CLI_CONTINUE;
     case 'f':
     case OPT_FILE:
-        if (a->n_files == ELEMENTSOF(a->files))
-            return cli_usage_error(cmd, "at most %zu --file options", ELEMENTSOF(a->files));
-        a->files[a->n_files++] = arg;
-        return CLI_CONTINUE;
+        return cli_code_opt_file(cmd, arg, &a->files);
     case 'i':
     case OPT_STDIN:
         a->read_stdin = true;
@@ -136,8 +128,8 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
         r = cli_code_read(argv[idx], body, "code");
     if (r == CLI_CONTINUE && a.tests)
         r = cli_code_read(a.tests, body, "tests");
-    for (size_t i = 0; r == CLI_CONTINUE && i < a.n_files; i++)
-        r = cli_code_add_file(a.files[i], body);
+    if (r == CLI_CONTINUE)
+        r = cli_code_add_files(&a.files, body);
     if (r == CLI_CONTINUE && a.read_stdin)
         r = cli_exec_add_stdin(body);
     if (r != CLI_CONTINUE)

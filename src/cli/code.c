@@ -67,7 +67,8 @@ int cli_code_read(const char *file, json_t *body, const char *key)
     return CLI_CONTINUE;
 }
 
-int cli_code_add_file(const char *file, json_t *body)
+/* body["files"][basename(file)] = the text of file. Returns CLI_CONTINUE or an exit code. */
+static int add_file(const char *file, json_t *body)
 {
     _cleanup_(cli_json_unrefp) json_t *tmp = json_object();
     _cleanup_free_ char *copy = strdup(file);
@@ -138,4 +139,21 @@ int cli_code_report(const json_t *result, double timeout_s)
     if (!json_is_object(run))
         return CLI_EXIT_FAILURE;
     return cli_exec_report(run, timeout_s, COVE_DEFAULT_OUTPUT_CAP);
+}
+
+int cli_code_opt_file(const struct cli_command *cmd, const char *arg, struct cli_code_files *f)
+{
+    if (f->n == ELEMENTSOF(f->v))
+        return cli_usage_error(cmd, "at most %zu --file options", ELEMENTSOF(f->v));
+    f->v[f->n++] = arg;
+    return CLI_CONTINUE;
+}
+
+int cli_code_add_files(const struct cli_code_files *f, json_t *body)
+{
+    int r = CLI_CONTINUE;
+
+    for (size_t i = 0; r == CLI_CONTINUE && i < f->n; i++)
+        r = add_file(f->v[i], body);
+    return r;
 }

@@ -17,8 +17,19 @@ int cli_code_language(const struct cli_command *cmd, const char *file, const cha
 /* body[key] = the text of file (UTF-8, at most 16 MiB). Returns CLI_CONTINUE or an exit code. */
 int cli_code_read(const char *file, json_t *body, const char *key);
 
-/* body["files"][basename(file)] = the text of file. Returns CLI_CONTINUE or an exit code. */
-int cli_code_add_file(const char *file, json_t *body);
+/* The extra source files named with --file (run, validate), in order. */
+struct cli_code_files {
+    const char *v[64];
+    size_t n;
+};
+
+/* Remember the file of one --file option; more than ELEMENTSOF(f->v) is a usage error.
+ * Returns CLI_CONTINUE or an exit code. */
+int cli_code_opt_file(const struct cli_command *cmd, const char *arg, struct cli_code_files *f);
+
+/* body["files"][basename(file)] = the text of file, for each of f in order. Returns
+ * CLI_CONTINUE or an exit code. */
+int cli_code_add_files(const struct cli_code_files *f, json_t *body);
 
 /* Present a code-run result: compiler messages and the program's stderr on our stderr, its
  * stdout on our stdout (or the JSON with --json). Returns the exit code: the program's, the

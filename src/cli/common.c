@@ -286,16 +286,15 @@ int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output)
     return (int)code;
 }
 
-int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix)
+int cli_one_sandbox_request(const struct cli_command *cmd, int argc, char **argv,
+                            const char *method, const char *suffix, json_t **ret, int *ret_idx)
 {
     static const struct option options[] = {
         CLI_COMMON_OPTIONS,
         CLI_OPTIONS_END,
     };
     _cleanup_(cli_client_freep) struct cli_client *c = NULL;
-    _cleanup_(cli_json_unrefp) json_t *sb = NULL;
     _cleanup_free_ char *path = NULL;
-    const char *name, *state;
     int idx, r;
 
     r = cli_parse_options(cmd, argc, argv, "h", options, NULL, NULL, NULL, &idx);
@@ -312,9 +311,23 @@ int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const
     r = cli_sandbox_path(c, argv[idx], suffix, &path);
     if (r < 0)
         return cli_client_report(c, r);
-    r = cli_client_json(c, "POST", path, NULL, &sb);
+    r = cli_client_json(c, method, path, NULL, ret);
     if (r < 0)
         return cli_client_report(c, r);
+    if (ret_idx)
+        *ret_idx = idx;
+    return CLI_CONTINUE;
+}
+
+int cli_change_state(const struct cli_command *cmd, int argc, char **argv, const char *suffix)
+{
+    _cleanup_(cli_json_unrefp) json_t *sb = NULL;
+    const char *name, *state;
+    int idx, r;
+
+    r = cli_one_sandbox_request(cmd, argc, argv, "POST", suffix, &sb, &idx);
+    if (r != CLI_CONTINUE)
+        return r;
     if (arg_json)
         return cli_print_json(sb) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     name = json_string_value(json_object_get(sb, "name"));
@@ -379,4 +392,79 @@ int cli_file_content_path(struct cli_client *c, const char *id, const char *remo
         return r;
     *ret = TAKE_PTR(path);
     return 0;
+}
+
+bool cli_report_one_of_many(struct cli_client *c, int r, int *ret)
+{
+    int code = cli_client_report(c, r);
+
+    if (*ret == CLI_EXIT_OK)
+        *ret = code;
+    return code == CLI_EXIT_UNREACHABLE || code == CLI_EXIT_INTERRUPTED;
+}
+
+int cli_opt_timeout(const struct cli_command *cmd, const char *arg, json_t *body, double *ret)
+{
+    double t;
+
+    if (cli_parse_decimal(arg, &t) < 0 || t <= 0)
+        return cli_usage_error(cmd, "--timeout expects seconds > 0, got '%s'", arg);
+    json_object_set_new(body, "timeout", json_real(t));
+    if (ret)
+        *ret = t;
+    return CLI_CONTINUE;
+}
+
+int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *body, uint64_t *ret)
+{
+    uint64_t n;
+
+    if (parse_u64(arg, &n) < 0 || n > COVE_MAX_OUTPUT_CAP)
+        return cli_usage_error(cmd, "--max-output expects bytes up to %u, got '%s'",
+                               COVE_MAX_OUTPUT_CAP, arg);
+    json_object_set_new(body, "max_output_bytes", json_integer((json_int_t)n));
+    *ret = n;
+    return CLI_CONTINUE;
+}
+
+int cli_request(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                json_t **ret)
+{
+    int r;
+
+    r = cli_client_json(c, method, path, body, ret);
+    if (r < 0)
+        return cli_client_report(c, r);
+    if (arg_json)
+        return cli_print_json(*ret) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    return CLI_CONTINUE;
+}
+
+int cli_begin_no_args(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, cli_option_fn handle, void *userdata,
+                      struct cli_client **ret)
+{
+    int idx, r;
+
+    r = cli_parse_options(cmd, argc, argv, shortopts, longopts, handle, userdata, NULL, &idx);
+    if (r != CLI_CONTINUE)
+        return r;
+    if (idx < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx]);
+    return cli_connect(ret);
+}
+
+int cli_subcommand(const struct cli_command *cmd, int argc, char **argv, const char *const *subs,
+                   const char *list)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        cli_print_usage(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc < 2)
+        return cli_usage_error(cmd, "missing subcommand: %s", list);
+    for (size_t i = 0; subs[i]; i++)
+        if (!strcmp(argv[1], subs[i]))
+            return CLI_CONTINUE;
+    return cli_usage_error(cmd, "unknown subcommand '%s': %s", argv[1], list);
 }

@@ -40,8 +40,30 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 
 void cli_print_usage(const struct cli_command *cmd, FILE *f);
 
+/* The start of a command with subcommands (admin, context, session): "-h" or "--help" in place
+ * of the subcommand prints the usage; a missing subcommand, or one not in the NULL-terminated
+ * subs, is a usage error that names them as list ("a, b or c"). Returns CLI_CONTINUE when
+ * argv[1] is one of subs, otherwise the exit code. */
+int cli_subcommand(const struct cli_command *cmd, int argc, char **argv, const char *const *subs,
+                   const char *list);
+
 /* Create the API client from the global flags. Returns CLI_CONTINUE or an exit code. */
 int cli_connect(struct cli_client **ret);
+
+/* --timeout SECONDS: a decimal > 0 (fractions allowed; the upper bound is the daemon's to
+ * enforce) into *ret (may be NULL) and body["timeout"]. Returns CLI_CONTINUE or an exit code. */
+int cli_opt_timeout(const struct cli_command *cmd, const char *arg, json_t *body, double *ret);
+
+/* --max-output BYTES: at most COVE_MAX_OUTPUT_CAP, into *ret and body["max_output_bytes"].
+ * Returns CLI_CONTINUE or an exit code. */
+int cli_opt_max_output(const struct cli_command *cmd, const char *arg, json_t *body, uint64_t *ret);
+
+/* The start of a command that takes no positional argument (create, doctor, ls): parse argv as
+ * cli_parse_options() does, refuse any argument left over, and connect. Returns CLI_CONTINUE
+ * with the client in *ret, or an exit code. */
+int cli_begin_no_args(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, cli_option_fn handle, void *userdata,
+                      struct cli_client **ret);
 
 /* Parse "K=V" into obj[K] = V. With from_env, a bare "K" takes V from the environment.
  * Returns CLI_CONTINUE or an exit code. */
@@ -63,11 +85,25 @@ long long cli_json_int(const json_t *obj, const char *key, long long def);
 /* A JSON string (which may hold NUL bytes) from the command line, or NULL if it is not UTF-8. */
 json_t *cli_json_string(const char *s, size_t len);
 
+/* Send a request whose answer is printed as it is with --json: a failure is reported and its
+ * exit code returned; with --json the answer is printed and CLI_EXIT_OK (or CLI_EXIT_FAILURE
+ * if printing failed) returned. Otherwise returns CLI_CONTINUE with the answer in *ret (the
+ * caller unrefs it in every case) for the caller to present as text. */
+int cli_request(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                json_t **ret);
+
 /* Present an exec result: its output on our stdout/stderr (or the JSON with --json), notes on
  * timeout, OOM kill, signal and truncation. timeout_s and max_output are what was asked for,
  * for the messages. Returns the exit code cove should exit with: the workload's exit code,
  * CLI_EXIT_TIMEOUT after a timeout, CLI_EXIT_OOM after an OOM kill. */
 int cli_exec_report(const json_t *result, double timeout_s, uint64_t max_output);
+
+/* The request of a command that takes one sandbox and only the common options (info, start,
+ * stop): parse argv, connect, send METHOD /v1/sandboxes/ID<suffix> (suffix may be NULL) without
+ * a body. On CLI_CONTINUE *ret holds the answer (caller unrefs) and *ret_idx (if not NULL) is the
+ * index of the sandbox argument in argv; otherwise returns the exit code, having printed why. */
+int cli_one_sandbox_request(const struct cli_command *cmd, int argc, char **argv,
+                            const char *method, const char *suffix, json_t **ret, int *ret_idx);
 
 /* The whole of `cove start` / `cove stop`: POST /v1/sandboxes/ID<suffix>, then print
  * "NAME: STATE" (or the sandbox with --json). Returns the exit code. */
@@ -81,6 +117,12 @@ int cli_exec_add_stdin(json_t *body);
  * the exit code. */
 int cli_exec(struct cli_client *c, const char *id, const json_t *body, double timeout_s,
              uint64_t max_output);
+
+/* For commands that act on several targets in turn: report the failure r of one target
+ * through cli_client_report(), keep the first failure's exit code in *ret (which starts as
+ * CLI_EXIT_OK), and return true when the loop should stop because every further attempt would
+ * fail the same way (daemon unreachable, or interrupted). */
+bool cli_report_one_of_many(struct cli_client *c, int r, int *ret);
 
 /* "/v1/sandboxes/ID/files/content?path=REMOTE" into *ret (caller frees). */
 int cli_file_content_path(struct cli_client *c, const char *id, const char *remote, char **ret);

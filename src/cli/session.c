@@ -126,3 +126,12 @@ int cli_command_exit_code(const json_t *status)
         return CLI_EXIT_FAILURE;
     return (int)json_integer_value(code);
 }
+
+int cli_command_args(const struct cli_command *cmd, int argc, char **argv, int idx)
+{
+    if (argc - idx < 2)
+        return cli_usage_error(cmd, "expected SANDBOX and COMMAND-ID");
+    if (argc - idx > 2)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[idx + 2]);
+    return CLI_CONTINUE;
+}

@@ -21,6 +21,10 @@ int cli_session_path(struct cli_client *c, const char *sb, const char *sid, cons
 int cli_command_path(struct cli_client *c, const char *sb, const char *cid, const char *suffix,
                      char **ret);
 
+/* Check that the positional arguments argv[idx..] are exactly SANDBOX COMMAND-ID (kill, logs).
+ * Returns CLI_CONTINUE or an exit code. */
+int cli_command_args(const struct cli_command *cmd, int argc, char **argv, int idx);
+
 /* Create session sid in sandbox sb unless it exists already. Returns an exit code. */
 int cli_session_ensure(struct cli_client *c, const char *sb, const char *sid);
 

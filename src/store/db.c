@@ -134,7 +134,31 @@ int db_step(struct store *st, sqlite3_stmt *s)
     return db_fail(st, rc, NULL);
 }
 
-int db_collect(struct store *st, const char *sql, size_t elem_size,
+int db_query(struct store *st, const char *sql, const char *a1, const char *a2, sqlite3_stmt **ret)
+{
+    int r;
+
+    r = db_prepare(st, sql, ret);
+    if (r < 0)
+        return r;
+    if (a1 && (r = db_bind_text(*ret, 1, a1)) < 0)
+        return r;
+    if (a2 && (r = db_bind_text(*ret, 2, a2)) < 0)
+        return r;
+    return db_step(st, *ret);
+}
+
+int db_query_row(struct store *st, const char *sql, const char *a1, const char *a2,
+                 sqlite3_stmt **ret)
+{
+    int r = db_query(st, sql, a1, a2, ret);
+
+    if (r < 0)
+        return r;
+    return r == SQLITE_ROW ? 0 : -EIO;
+}
+
+int db_collect(struct store *st, const char *sql, const char *a1, const char *a2, size_t elem_size,
                void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n)
 {
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -142,10 +166,8 @@ int db_collect(struct store *st, const char *sql, size_t elem_size,
     size_t n = 0, alloc = 0;
     int r;
 
-    r = db_prepare(st, sql, &s);
-    if (r < 0)
-        return r;
-    while ((r = db_step(st, s)) == SQLITE_ROW) {
+    r = db_query(st, sql, a1, a2, &s);
+    for (; r == SQLITE_ROW; r = db_step(st, s)) {
         if (n == alloc) {
             size_t na = alloc ? alloc * 2 : 16;
             char *nv = reallocarray(v, na, elem_size);

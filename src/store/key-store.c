@@ -65,14 +65,12 @@ static int check_issue(struct store *st, const char *org, uint32_t max_active)
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int r;
 
-    r = db_prepare(st,
-                   "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
-                   "(SELECT count(*) FROM api_keys WHERE org = ?1 AND revoked_at IS NULL)",
-                   &s);
-    if (r < 0 || (r = db_bind_text(s, 1, org)) < 0 || (r = db_step(st, s)) < 0)
+    r = db_query_row(st,
+                     "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                     "(SELECT count(*) FROM api_keys WHERE org = ?1 AND revoked_at IS NULL)",
+                     org, NULL, &s);
+    if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(s, 0) == 0)
         return -ENOENT;
     if (sqlite3_column_int64(s, 1) >= max_active)
@@ -187,8 +185,8 @@ int store_key_get(struct store *st, const char *id, struct key_info *ret_info)
 
     if (!id)
         return -EINVAL;
-    r = db_prepare(st, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1", &s);
-    if (r < 0 || (r = db_bind_text(s, 1, id)) < 0 || (r = db_step(st, s)) < 0)
+    r = db_query(st, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1", id, NULL, &s);
+    if (r < 0)
         return r;
     if (r != SQLITE_ROW)
         return -ENOENT;
@@ -209,13 +207,7 @@ int store_key_verify(struct store *st, const char *token, struct key_info *ret_i
     r = hash_key(token, hash);
     if (r < 0)
         return r;
-    r = db_prepare(st, "SELECT " KEY_COLUMNS " FROM api_keys WHERE key_hash = ?1", &s);
-    if (r < 0)
-        return r;
-    r = db_bind_text(s, 1, hash);
-    if (r < 0)
-        return r;
-    r = db_step(st, s);
+    r = db_query(st, "SELECT " KEY_COLUMNS " FROM api_keys WHERE key_hash = ?1", hash, NULL, &s);
     if (r < 0)
         return r; /* a database fault is not "access denied" */
     if (r != SQLITE_ROW)
@@ -238,8 +230,8 @@ static void collect_keys_row(sqlite3_stmt *s, void *elem)
 static int collect_keys(struct store *st, struct key_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    return db_collect(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id",
-                      sizeof(**ret), collect_keys_row, (void **)ret, ret_n);
+    return db_collect(st, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at, id", NULL,
+                      NULL, sizeof(**ret), collect_keys_row, (void **)ret, ret_n);
 }
 
 /* Returns 0 after visiting every key, or the first negative value cb returned. */
@@ -267,16 +259,10 @@ static int resolve_key(struct store *st, const char *id_or_prefix, char ret_id[1
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int r;
 
-    r = db_prepare(st,
-                   "SELECT id FROM api_keys WHERE id = ?1 UNION ALL "
-                   "SELECT id FROM (SELECT id FROM api_keys WHERE prefix = ?1 LIMIT 2)",
-                   &s);
-    if (r < 0)
-        return r;
-    r = db_bind_text(s, 1, id_or_prefix);
-    if (r < 0)
-        return r;
-    r = db_step(st, s);
+    r = db_query(st,
+                 "SELECT id FROM api_keys WHERE id = ?1 UNION ALL "
+                 "SELECT id FROM (SELECT id FROM api_keys WHERE prefix = ?1 LIMIT 2)",
+                 id_or_prefix, NULL, &s);
     if (r < 0)
         return r;
     if (r != SQLITE_ROW)
@@ -330,17 +316,12 @@ int store_key_count(struct store *st, bool include_revoked)
     int64_t n;
     int r;
 
-    r = db_prepare(st,
-                   include_revoked ? "SELECT count(*) FROM api_keys"
-                                   : "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
-                   &s);
+    r = db_query_row(st,
+                     include_revoked ? "SELECT count(*) FROM api_keys"
+                                     : "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
+                     NULL, NULL, &s);
     if (r < 0)
         return r;
-    r = db_step(st, s);
-    if (r < 0)
-        return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     n = sqlite3_column_int64(s, 0);
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }

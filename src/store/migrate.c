@@ -103,14 +103,9 @@ static int get_version(struct store *st, int64_t *ret)
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int r;
 
-    r = db_prepare(st, "PRAGMA user_version", &s);
+    r = db_query_row(st, "PRAGMA user_version", NULL, NULL, &s);
     if (r < 0)
         return r;
-    r = db_step(st, s);
-    if (r < 0)
-        return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     *ret = sqlite3_column_int64(s, 0);
     return 0;
 }

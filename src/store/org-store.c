@@ -85,16 +85,10 @@ int store_org_get_quota(struct store *st, const char *org_id, struct org_quota *
     r = check_args(org_id, NULL);
     if (r < 0)
         return r;
-    r = db_prepare(st,
-                   "SELECT max_sandboxes, max_cpu_milli, max_memory_mib, max_disk_mib "
-                   "FROM orgs WHERE id = ?1",
-                   &s);
-    if (r < 0)
-        return r;
-    r = db_bind_text(s, 1, org_id);
-    if (r < 0)
-        return r;
-    r = db_step(st, s);
+    r = db_query(st,
+                 "SELECT max_sandboxes, max_cpu_milli, max_memory_mib, max_disk_mib "
+                 "FROM orgs WHERE id = ?1",
+                 org_id, NULL, &s);
     if (r < 0)
         return r;
     if (r != SQLITE_ROW)
@@ -175,11 +169,10 @@ int store_org_create(struct store *st, const char *org_id, const char *name,
     r = db_txn_begin(st, &txn);
     if (r < 0)
         return r;
-    r = db_prepare(st, "SELECT count(*), (SELECT count(*) FROM orgs WHERE id = ?1) FROM orgs", &c);
-    if (r < 0 || (r = db_bind_text(c, 1, org_id)) < 0 || (r = db_step(st, c)) < 0)
+    r = db_query_row(st, "SELECT count(*), (SELECT count(*) FROM orgs WHERE id = ?1) FROM orgs",
+                     org_id, NULL, &c);
+    if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(c, 1) > 0)
         return -EEXIST;
     if (sqlite3_column_int64(c, 0) >= max_orgs)
@@ -217,8 +210,8 @@ int store_org_get(struct store *st, const char *org_id, struct org_info *ret)
     r = check_args(org_id, NULL);
     if (r < 0)
         return r;
-    r = db_prepare(st, "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?1", &s);
-    if (r < 0 || (r = db_bind_text(s, 1, org_id)) < 0 || (r = db_step(st, s)) < 0)
+    r = db_query(st, "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?1", org_id, NULL, &s);
+    if (r < 0)
         return r;
     if (r != SQLITE_ROW)
         return -ENOENT;
@@ -236,8 +229,8 @@ static void collect_orgs_row(sqlite3_stmt *s, void *elem)
 static int collect_orgs(struct store *st, struct org_info **ret, size_t *ret_n)
 {
     STORE_LOCK(st);
-    return db_collect(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", sizeof(**ret),
-                      collect_orgs_row, (void **)ret, ret_n);
+    return db_collect(st, "SELECT " ORG_COLUMNS " FROM orgs ORDER BY created_at, id", NULL, NULL,
+                      sizeof(**ret), collect_orgs_row, (void **)ret, ret_n);
 }
 
 int store_org_list(struct store *st, int (*cb)(const struct org_info *o, void *ud), void *ud)
@@ -273,23 +266,21 @@ int store_org_delete(struct store *st, const char *org_id)
     r = db_txn_begin(st, &txn);
     if (r < 0)
         return r;
-    r = db_prepare(st,
-                   "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
-                   "(SELECT count(*) FROM sandboxes WHERE org = ?1)",
-                   &c);
-    if (r < 0 || (r = db_bind_text(c, 1, org_id)) < 0 || (r = db_step(st, c)) < 0)
+    r = db_query_row(st,
+                     "SELECT (SELECT count(*) FROM orgs WHERE id = ?1), "
+                     "(SELECT count(*) FROM sandboxes WHERE org = ?1)",
+                     org_id, NULL, &c);
+    if (r < 0)
         return r;
-    if (r != SQLITE_ROW)
-        return -EIO;
     if (sqlite3_column_int64(c, 0) == 0)
         return -ENOENT;
     if (sqlite3_column_int64(c, 1) > 0)
         return -ENOTEMPTY;
-    r = db_prepare(st, "DELETE FROM api_keys WHERE org = ?1", &dk);
-    if (r < 0 || (r = db_bind_text(dk, 1, org_id)) < 0 || (r = db_step(st, dk)) < 0)
+    r = db_query(st, "DELETE FROM api_keys WHERE org = ?1", org_id, NULL, &dk);
+    if (r < 0)
         return r;
-    r = db_prepare(st, "DELETE FROM orgs WHERE id = ?1", &d);
-    if (r < 0 || (r = db_bind_text(d, 1, org_id)) < 0 || (r = db_step(st, d)) < 0)
+    r = db_query(st, "DELETE FROM orgs WHERE id = ?1", org_id, NULL, &d);
+    if (r < 0)
         return r;
     return db_txn_commit(&txn);
 }

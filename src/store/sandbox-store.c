@@ -268,6 +268,21 @@ static int step_one_row(struct store *st, sqlite3_stmt *s)
     return sqlite3_changes(st->db) > 0 ? 0 : -ENOENT;
 }
 
+/* Run the write sql, whose ?1 is the sandbox id and ?2 the integer v, on exactly one row
+ * (see step_one_row()). */
+static int write_one_row(struct store *st, const char *sql, const char *id, int64_t v)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int k;
+
+    k = db_prepare(st, sql, &s);
+    if (k < 0)
+        return k;
+    if ((k = db_bind_text(s, 1, id)) < 0 || (k = db_bind_i64(s, 2, v)) < 0)
+        return k;
+    return step_one_row(st, s);
+}
+
 /* Sets state, error_reason (NULL clears it) and init_pid; updated_at becomes now. */
 int store_sandbox_set_state(struct store *st, const char *id, const char *state,
                             const char *error_reason, int64_t init_pid)
@@ -294,17 +309,10 @@ int store_sandbox_set_state(struct store *st, const char *id, const char *state,
 int store_sandbox_touch(struct store *st, const char *id, int64_t now_ms)
 {
     STORE_LOCK(st);
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k;
 
     if (!id)
         return -EINVAL;
-    k = db_prepare(st, "UPDATE sandboxes SET last_activity = ?2 WHERE id = ?1", &s);
-    if (k < 0)
-        return k;
-    if ((k = db_bind_text(s, 1, id)) < 0 || (k = db_bind_i64(s, 2, now_ms)) < 0)
-        return k;
-    return step_one_row(st, s);
+    return write_one_row(st, "UPDATE sandboxes SET last_activity = ?2 WHERE id = ?1", id, now_ms);
 }
 
 /* With an org, both the id and the name are looked up inside that org only, and an exact id
@@ -319,16 +327,12 @@ int store_sandbox_get(struct store *st, const char *org, const char *id_or_name,
 
     if (!id_or_name || !ret)
         return -EINVAL;
-    k = db_prepare(st,
-                   org ? "SELECT " SB_COLUMNS " FROM sandboxes s WHERE s.org = ?1 AND "
-                         "(s.id = ?2 OR s.name = ?2) ORDER BY s.id = ?2 DESC LIMIT 1"
-                       : "SELECT " SB_COLUMNS " FROM sandboxes s WHERE s.id = ?2",
-                   &s);
-    if (k < 0)
-        return k;
-    if ((k = db_bind_text(s, 1, org)) < 0 || (k = db_bind_text(s, 2, id_or_name)) < 0)
-        return k;
-    k = db_step(st, s);
+    /* Without an org, ?1 is left unbound (NULL) and not used. */
+    k = db_query(st,
+                 org ? "SELECT " SB_COLUMNS " FROM sandboxes s WHERE s.org = ?1 AND "
+                       "(s.id = ?2 OR s.name = ?2) ORDER BY s.id = ?2 DESC LIMIT 1"
+                     : "SELECT " SB_COLUMNS " FROM sandboxes s WHERE s.id = ?2",
+                 org, id_or_name, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)
@@ -341,20 +345,13 @@ int store_sandbox_get(struct store *st, const char *org, const char *id_or_name,
 int store_sandbox_retire(struct store *st, const char *id)
 {
     STORE_LOCK(st);
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k;
 
     if (!id)
         return -EINVAL;
-    k = db_prepare(st,
-                   "UPDATE sandboxes SET state = 'destroying', name = '~' || id, "
-                   "error_reason = NULL, init_pid = 0, updated_at = ?2 WHERE id = ?1",
-                   &s);
-    if (k < 0)
-        return k;
-    if ((k = db_bind_text(s, 1, id)) < 0 || (k = db_bind_i64(s, 2, store_now_ms())) < 0)
-        return k;
-    return step_one_row(st, s);
+    return write_one_row(st,
+                         "UPDATE sandboxes SET state = 'destroying', name = '~' || id, "
+                         "error_reason = NULL, init_pid = 0, updated_at = ?2 WHERE id = ?1",
+                         id, store_now_ms());
 }
 
 /* Labels are removed by ON DELETE CASCADE. */
@@ -394,16 +391,9 @@ int store_sandbox_usage(struct store *st, const char *org, uint32_t *ret_count,
 
     if (!org)
         return -EINVAL;
-    k = db_prepare(st, USAGE_SQL, &s);
+    k = db_query_row(st, USAGE_SQL, org, NULL, &s);
     if (k < 0)
         return k;
-    if ((k = db_bind_text(s, 1, org)) < 0)
-        return k;
-    k = db_step(st, s);
-    if (k < 0)
-        return k;
-    if (k != SQLITE_ROW)
-        return -EIO;
     if (ret_count)
         *ret_count = (uint32_t)sqlite3_column_int64(s, 0);
     if (ret_cpu_milli)
@@ -425,19 +415,14 @@ int store_alloc_uid_slot(struct store *st, uint32_t *ret)
     int64_t slot;
     int k;
 
-    k = db_prepare(st,
-                   "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 1) "
-                   "THEN 1 ELSE (SELECT min(a.uid_slot) + 1 FROM sandboxes a "
-                   "WHERE a.uid_slot IS NOT NULL AND NOT EXISTS "
-                   "(SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
-                   &s);
+    k = db_query_row(st,
+                     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 1) "
+                     "THEN 1 ELSE (SELECT min(a.uid_slot) + 1 FROM sandboxes a "
+                     "WHERE a.uid_slot IS NOT NULL AND NOT EXISTS "
+                     "(SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
+                     NULL, NULL, &s);
     if (k < 0)
         return k;
-    k = db_step(st, s);
-    if (k < 0)
-        return k;
-    if (k != SQLITE_ROW)
-        return -EIO;
     slot = sqlite3_column_int64(s, 0);
     if (slot < 1 || slot > UINT32_MAX)
         return -ENOSPC;
@@ -489,13 +474,8 @@ static int cursor_created_at(struct store *st, const char *org, const char *afte
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int k;
 
-    k = db_prepare(
-        st, "SELECT created_at FROM sandboxes WHERE id = ?1 AND (?2 IS NULL OR org = ?2)", &s);
-    if (k < 0)
-        return k;
-    if ((k = db_bind_text(s, 1, after_id)) < 0 || (k = db_bind_text(s, 2, org)) < 0)
-        return k;
-    k = db_step(st, s);
+    k = db_query(st, "SELECT created_at FROM sandboxes WHERE id = ?1 AND (?2 IS NULL OR org = ?2)",
+                 after_id, org, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)

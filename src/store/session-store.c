@@ -23,8 +23,11 @@ int store_session_insert(struct store *st, const struct session_rec *r)
     return k == -EEXIST || k == -EADDRINUSE ? -EEXIST : (k < 0 ? k : 0);
 }
 
-static void session_row(sqlite3_stmt *s, struct session_rec *r)
+/* Also a db_collect() row callback. */
+static void session_row(sqlite3_stmt *s, void *elem)
 {
+    struct session_rec *r = elem;
+
     db_col_copy(s, 0, r->sandbox_id, sizeof(r->sandbox_id));
     db_col_copy(s, 1, r->id, sizeof(r->id));
     r->cgroup_n = sqlite3_column_int64(s, 2);
@@ -36,15 +39,10 @@ int store_session_get(struct store *st, const char *sandbox_id, const char *id,
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k = db_prepare(st,
-                       "SELECT sandbox_id, id, cgroup_n, created_at FROM sessions "
-                       "WHERE sandbox_id = ?1 AND id = ?2",
-                       &s);
-    if (k < 0)
-        return k;
-    db_bind_text(s, 1, sandbox_id);
-    db_bind_text(s, 2, id);
-    k = db_step(st, s);
+    int k = db_query(st,
+                     "SELECT sandbox_id, id, cgroup_n, created_at FROM sessions "
+                     "WHERE sandbox_id = ?1 AND id = ?2",
+                     sandbox_id, id, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)
@@ -56,33 +54,19 @@ int store_session_get(struct store *st, const char *sandbox_id, const char *id,
 int store_session_list(struct store *st, const char *sandbox_id,
                        int (*cb)(const struct session_rec *r, void *ud), void *ud)
 {
-    struct session_rec *v = NULL;
+    _cleanup_free_ struct session_rec *v = NULL;
     size_t n = 0;
     int k;
 
     {
         STORE_LOCK(st);
-        _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        k = db_prepare(st,
+        k = db_collect(st,
                        "SELECT sandbox_id, id, cgroup_n, created_at FROM sessions "
                        "WHERE sandbox_id = ?1 ORDER BY created_at, id",
-                       &s);
-        if (k < 0)
-            return k;
-        db_bind_text(s, 1, sandbox_id);
-        while ((k = db_step(st, s)) == SQLITE_ROW) {
-            struct session_rec *nv = realloc(v, (n + 1) * sizeof(*v));
-            if (!nv) {
-                k = -ENOMEM;
-                break;
-            }
-            v = nv;
-            session_row(s, &v[n++]);
-        }
+                       sandbox_id, NULL, sizeof(*v), session_row, (void **)&v, &n);
     }
     for (size_t i = 0; k >= 0 && i < n; i++)
         k = cb(&v[i], ud);
-    free(v);
     return k < 0 ? k : 0;
 }
 
@@ -90,21 +74,11 @@ int store_session_delete(struct store *st, const char *sandbox_id, const char *i
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *a = NULL, *b = NULL;
-    int k = db_prepare(st, "DELETE FROM session_commands WHERE sandbox_id = ?1 AND session_id = ?2",
-                       &a);
+    int k = db_query(st, "DELETE FROM session_commands WHERE sandbox_id = ?1 AND session_id = ?2",
+                     sandbox_id, id, &a);
     if (k < 0)
         return k;
-    db_bind_text(a, 1, sandbox_id);
-    db_bind_text(a, 2, id);
-    k = db_step(st, a);
-    if (k < 0)
-        return k;
-    k = db_prepare(st, "DELETE FROM sessions WHERE sandbox_id = ?1 AND id = ?2", &b);
-    if (k < 0)
-        return k;
-    db_bind_text(b, 1, sandbox_id);
-    db_bind_text(b, 2, id);
-    k = db_step(st, b);
+    k = db_query(st, "DELETE FROM sessions WHERE sandbox_id = ?1 AND id = ?2", sandbox_id, id, &b);
     if (k < 0)
         return k;
     return sqlite3_changes(st->db) ? 0 : -ENOENT;
@@ -149,15 +123,10 @@ int store_command_get(struct store *st, const char *sandbox_id, const char *id,
 {
     STORE_LOCK(st);
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int k = db_prepare(st,
-                       "SELECT " COMMAND_COLS " FROM session_commands "
-                       "WHERE sandbox_id = ?1 AND id = ?2",
-                       &s);
-    if (k < 0)
-        return k;
-    db_bind_text(s, 1, sandbox_id);
-    db_bind_text(s, 2, id);
-    k = db_step(st, s);
+    int k = db_query(st,
+                     "SELECT " COMMAND_COLS " FROM session_commands "
+                     "WHERE sandbox_id = ?1 AND id = ?2",
+                     sandbox_id, id, &s);
     if (k < 0)
         return k;
     if (k != SQLITE_ROW)

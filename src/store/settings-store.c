@@ -17,13 +17,7 @@ int store_setting_get(struct store *st, const char *key, char *buf, size_t cap)
 
     if (!key || !buf)
         return -EINVAL;
-    r = db_prepare(st, "SELECT value FROM settings WHERE key = ?1", &s);
-    if (r < 0)
-        return r;
-    r = db_bind_text(s, 1, key);
-    if (r < 0)
-        return r;
-    r = db_step(st, s);
+    r = db_query(st, "SELECT value FROM settings WHERE key = ?1", key, NULL, &s);
     if (r < 0)
         return r;
     if (r != SQLITE_ROW)

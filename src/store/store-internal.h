@@ -52,10 +52,18 @@ int db_bind_text(sqlite3_stmt *s, int idx, const char *text);
 int db_bind_i64(sqlite3_stmt *s, int idx, int64_t v);
 /* Step once: SQLITE_ROW (> 0) when a row is available, 0 when done, -errno on failure. */
 int db_step(struct store *st, sqlite3_stmt *s);
-/* Read every row of sql (no parameters) into a malloc'd array of elem_size elements, each
- * filled by row(); for listings that hand the rows to a callback after the lock is released.
- * *ret (caller frees) and *ret_n are set on success. */
-int db_collect(struct store *st, const char *sql, size_t elem_size,
+/* Prepare sql into *ret, bind the text parameters ?1 = a1 and ?2 = a2 (each only when not
+ * NULL: a statement with fewer parameters passes NULL) and step once. Returns as db_step():
+ * SQLITE_ROW with the row in *ret, 0 when there is none, or -errno. */
+int db_query(struct store *st, const char *sql, const char *a1, const char *a2, sqlite3_stmt **ret);
+/* As db_query() for a statement that always yields a row (counts, aggregates, pragmas): 0 with
+ * the row in *ret; no row at all is -EIO. */
+int db_query_row(struct store *st, const char *sql, const char *a1, const char *a2,
+                 sqlite3_stmt **ret);
+/* Read every row of sql (text parameters ?1 = a1 and ?2 = a2 as with db_query()) into a
+ * malloc'd array of elem_size elements, each filled by row(); for listings that hand the rows
+ * to a callback after the lock is released. *ret (caller frees) and *ret_n are set on success. */
+int db_collect(struct store *st, const char *sql, const char *a1, const char *a2, size_t elem_size,
                void (*row)(sqlite3_stmt *s, void *elem), void **ret, size_t *ret_n);
 /* Run SQL (may contain several statements) that returns no rows we care about. */
 int db_exec(struct store *st, const char *sql);
