@@ -7,7 +7,7 @@ import tempfile
 import pytest
 
 from conftest import require_host_tools, unique_name
-from testenv import expect
+from testenv import expect, host
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,20 @@ def test_rm(cove, api, make_sandbox):
     expect(api.get("/v1/sandboxes/%s" % sid), 404, "SANDBOX_NOT_FOUND")
     cp = cove("rm", name)
     assert cp.returncode == 1 and cp.stderr.strip(), cp
+
+
+def test_rm_wait_answers_after_the_teardown(cove, api, daemon, make_sandbox):
+    name = unique_name("cli-rmw")
+    sid = ok(cove("create", "--name", name)).decode().strip()
+    make_sandbox.made.append(sid)
+    assert any(os.path.basename(d) == sid for d in host.cgroup_dirs(daemon.cgroup_root))
+    out = ok(cove("rm", "--wait", name)).decode()
+    assert sid in out, out
+    # No polling: with --wait the answer comes after the cgroups are gone.
+    left = [d for d in host.cgroup_dirs(daemon.cgroup_root) if os.path.basename(d) == sid]
+    assert left == [], left
+    cp = cove("rm", "--wiat", name)
+    assert cp.returncode == 2 and b"--wiat" in cp.stderr, cp
 
 
 def test_run_script(cove, api, cli_home):
