@@ -1297,6 +1297,9 @@ static int listener_start(struct http_server *srv, struct http_listener *l, int 
                      MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 
     /* fd < 0: no listening socket, connections come from the front (MHD_add_connection) */
+    struct MHD_OptionItem listen_opt[] = {
+        {fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     if (fd < 0)
         flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 
@@ -1306,7 +1309,7 @@ static int listener_start(struct http_server *srv, struct http_listener *l, int 
     /* clang-format off */
     l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, l,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, /* first, to catch option errors too */
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_ARRAY, listen_opt,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY_LIMIT,

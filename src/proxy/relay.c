@@ -129,7 +129,9 @@ static void bq_free(struct bq *q)
     *q = (struct bq){0};
 }
 
-enum rq_state { RQ_HEAD, RQ_BODY, RQ_HOLD };
+/* RQ_DEFER: a head for another (sandbox, port) waits, parser paused, for the answers before
+ * it; then the connection is re-pinned. */
+enum rq_state { RQ_HEAD, RQ_BODY, RQ_HOLD, RQ_DEFER };
 enum up_state { UP_NONE, UP_CONNECTING, UP_WAITING, UP_OPEN };
 
 struct span {
@@ -181,6 +183,13 @@ struct conn {
     int64_t wait_until_ms, retry_at_ms;
     bool wait_fast;
     unsigned busy; /* sandbox_busy() held for requests in flight */
+    /* a re-route waiting for the answers before it */
+    struct bq defer_head;
+    struct inflight defer_f;
+    struct sandbox *defer_sb;
+    unsigned defer_port;
+    char defer_id[33];
+    bool defer_expect;
     /* an error answer due once the answers before it are out */
     char *err;
     size_t err_len;
@@ -336,6 +345,10 @@ static void conn_free(struct conn *c)
         close(c->netns);
     if (c->sb)
         sandbox_unref(c->sb);
+    if (c->defer_sb)
+        sandbox_unref(c->defer_sb);
+    free(c->defer_f.set_cookie);
+    bq_free(&c->defer_head);
     bq_free(&c->cin), bq_free(&c->uout), bq_free(&c->uin), bq_free(&c->cout);
     free(c->err);
     free(c);
@@ -426,6 +439,39 @@ static bool is_dropped(const char *name, bool upgrade)
     return !upgrade && (!strcasecmp(name, "connection") || !strcasecmp(name, "upgrade"));
 }
 
+/* Queue an authorised head for the pinned upstream. */
+static void request_go(struct conn *c, struct bq *hq, struct inflight *fl, bool cont)
+{
+    bq_put(&c->uout, hq->d + hq->off, bq_pending(hq));
+    bq_free(hq);
+    c->q[(c->qh + c->qn) % RELAY_MAX_INFLIGHT] = *fl;
+    fl->set_cookie = NULL;
+    c->qn++;
+    c->busy++;
+    sandbox_busy(c->sb, 1); /* preview traffic is activity */
+    /* Expect: 100-continue is answered here, as libmicrohttpd does, when it is next in line */
+    if (cont && c->qn == 1 && !bq_pending(&c->cout))
+        bq_put(&c->cout, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->rq_state = RQ_BODY;
+}
+
+/* The answers before a deferred head are out: drop the old upstream, pin the new one. */
+static void reroute(struct conn *c)
+{
+    up_close(c);
+    if (c->netns >= 0)
+        close(c->netns);
+    c->netns = -1;
+    sandbox_unref(c->sb);
+    c->sb = c->defer_sb;
+    c->defer_sb = NULL;
+    c->port = c->defer_port;
+    memcpy(c->sandbox_id, c->defer_id, sizeof(c->sandbox_id));
+    request_go(c, &c->defer_head, &c->defer_f, c->defer_expect);
+    c->defer_head = (struct bq){0};
+    http_parser_pause(&c->rq, 0);
+}
+
 /* A complete request head: authorise it, pin or check the upstream, queue the new head. */
 static void handle_head(struct conn *c)
 {
@@ -471,62 +517,69 @@ static void handle_head(struct conn *c)
         free(rt);
         return conn_err(c, e.status, e.code, "%s", e.msg);
     }
-    if (c->sb && (rt->sb != c->sb || rt->port != c->port)) {
+    bool other = c->sb && (rt->sb != c->sb || rt->port != c->port);
+    if (c->sb && !other) {
         sandbox_unref(rt->sb);
-        free(rt);
-        return conn_err(c, 421, "MISDIRECTED_REQUEST",
-                        "this connection is bound to port %u of sandbox '%s'; open a new "
-                        "connection for another preview",
-                        c->port, c->sandbox_id);
-    }
-    if (c->sb) {
-        sandbox_unref(rt->sb);
-    } else {
+        rt->sb = NULL;
+    } else if (!c->sb) {
         c->sb = rt->sb;
         c->port = rt->port;
         snprintf(c->sandbox_id, sizeof(c->sandbox_id), "%s", rt->sandbox_id);
+        rt->sb = NULL;
     }
-    if (sandbox_state(c->sb) != SANDBOX_STARTED) {
+    struct sandbox *target_sb = other ? rt->sb : c->sb;
+    if (sandbox_state(target_sb) != SANDBOX_STARTED) {
+        if (rt->sb)
+            sandbox_unref(rt->sb);
+        conn_err(c, 503, "SANDBOX_STOPPED", "sandbox '%s' is %s; start it to reach its ports",
+                 rt->sandbox_id, sandbox_state_to_string(sandbox_state(target_sb)));
         free(rt);
-        return conn_err(c, 503, "SANDBOX_STOPPED",
-                        "sandbox '%s' is %s; start it to reach its ports", c->sandbox_id,
-                        sandbox_state_to_string(sandbox_state(c->sb)));
+        return;
     }
     /* The head for the upstream. */
+    struct bq hq = {0};
     char line[64];
     int n = snprintf(line, sizeof(line), "%s ", http_method_str(c->rq.method));
-    int r = bq_put(&c->uout, line, (size_t)n);
-    r = r ?: bq_put(&c->uout, rt->rest, strlen(rt->rest));
+    int r = bq_put(&hq, line, (size_t)n);
+    r = r ?: bq_put(&hq, rt->rest, strlen(rt->rest));
     n = snprintf(line, sizeof(line), " HTTP/%u.%u\r\n", c->rq.http_major, c->rq.http_minor);
-    r = r ?: bq_put(&c->uout, line, (size_t)n);
+    r = r ?: bq_put(&hq, line, (size_t)n);
     for (unsigned i = 0; i < c->nh && !r; i++) {
         if (is_dropped(names[i], upgrade))
             continue;
-        r = bq_put(&c->uout, names[i], strlen(names[i]));
-        r = r ?: bq_put(&c->uout, ": ", 2);
-        r = r ?: bq_put(&c->uout, vals[i], strlen(vals[i]));
-        r = r ?: bq_put(&c->uout, "\r\n", 2);
+        r = bq_put(&hq, names[i], strlen(names[i]));
+        r = r ?: bq_put(&hq, ": ", 2);
+        r = r ?: bq_put(&hq, vals[i], strlen(vals[i]));
+        r = r ?: bq_put(&hq, "\r\n", 2);
     }
-    r = r ?: bq_put(&c->uout, "\r\n", 2);
+    r = r ?: bq_put(&hq, "\r\n", 2);
     if (r < 0) {
+        if (rt->sb)
+            sandbox_unref(rt->sb);
         free(rt);
+        bq_free(&hq);
         return conn_err(c, 431, "HEADERS_TOO_LARGE", "request head too large");
     }
-    struct inflight *f = &c->q[(c->qh + c->qn) % RELAY_MAX_INFLIGHT];
-    *f = (struct inflight){.head = c->rq.method == HTTP_HEAD,
-                           .upgrade = upgrade,
-                           .last = !http_should_keep_alive(&c->rq)};
+    struct inflight fl = {.head = c->rq.method == HTTP_HEAD,
+                          .upgrade = upgrade,
+                          .last = !http_should_keep_alive(&c->rq)};
     if (rt->set_cookie[0])
-        f->set_cookie = strdup(rt->set_cookie);
-    c->qn++;
-    c->busy++;
-    sandbox_busy(c->sb, 1); /* preview traffic is activity */
+        fl.set_cookie = strdup(rt->set_cookie);
+    bool cont = expect && !strcasecmp(expect, "100-continue") && !c->rq.upgrade;
+    if (other) {
+        /* another preview: once the answers before it are out, re-pin (reroute) */
+        c->defer_head = hq;
+        c->defer_f = fl;
+        c->defer_sb = rt->sb;
+        c->defer_port = rt->port;
+        c->defer_expect = cont;
+        snprintf(c->defer_id, sizeof(c->defer_id), "%s", rt->sandbox_id);
+        free(rt);
+        c->rq_state = RQ_DEFER;
+        return;
+    }
     free(rt);
-    /* Expect: 100-continue is answered here, as libmicrohttpd does, when it is next in line */
-    if (expect && !strcasecmp(expect, "100-continue") && c->qn == 1 && bq_pending(&c->cout) == 0 &&
-        !c->rq.upgrade)
-        bq_put(&c->cout, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    c->rq_state = RQ_BODY;
+    request_go(c, &hq, &fl, cont);
 }
 
 static void head_reset(struct conn *c)
@@ -550,7 +603,8 @@ static void process_client(struct conn *c)
             c->cppos = c->cin.len;
             break;
         }
-        if (c->rq_state == RQ_HOLD || bq_pending(&c->uout) >= RELAY_OUT_HIGH)
+        if (c->rq_state == RQ_HOLD || c->rq_state == RQ_DEFER ||
+            bq_pending(&c->uout) >= RELAY_OUT_HIGH)
             return;
         if (c->rq_state == RQ_HEAD && c->qn == RELAY_MAX_INFLIGHT)
             return;
@@ -581,6 +635,10 @@ static void process_client(struct conn *c)
             c->ev_head = false;
             c->raw_from = c->cppos + 1; /* the head's last LF, which the parser reads again */
             handle_head(c);
+            if (c->rq_state == RQ_DEFER) {
+                http_parser_pause(&c->rq, 1);
+                return;
+            }
         }
         if (c->ev_done) {
             c->ev_done = false;
@@ -922,6 +980,10 @@ static void pump(struct conn *c)
     for (unsigned rounds = 0; rounds < 64; rounds++) {
         progress = false;
         /* client -> upstream */
+        if (c->rq_state == RQ_DEFER && !c->qn && !bq_pending(&c->uout) && !c->err && !c->closing) {
+            reroute(c);
+            progress = true;
+        }
         if (!c->closing && (c->tunnel || c->rq_state != RQ_HOLD)) {
             compact(&c->cin, &c->cppos, &c->head_start, &c->raw_from,
                     !c->tunnel && c->rq_state == RQ_HEAD, c, true);
@@ -936,8 +998,8 @@ static void pump(struct conn *c)
         if (c->up == UP_OPEN) {
             bool ufail = false;
             progress |= write_from(c->ufd, &c->uout, &c->u_wr, &ufail);
-            if (!c->tunnel)
-                compact(&c->uin, &c->uppos, &c->rs_start, &c->rs_raw_from, c->rs_head, c, false);
+            compact(&c->uin, &c->uppos, &c->rs_start, &c->rs_raw_from, !c->tunnel && c->rs_head, c,
+                    false);
             if (c->tunnel || c->uin.cap - c->uin.len > 0 || c->uin.len - c->rs_start < RELAY_IN_MAX)
                 progress |= read_into(c->ufd, &c->uin, &c->u_rd, &c->u_eof);
             process_upstream(c);
