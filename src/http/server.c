@@ -1298,8 +1298,7 @@ static int listener_start(struct http_server *srv, struct http_listener *l, int 
 
     /* fd < 0: no listening socket, connections come from the front (MHD_add_connection) */
     struct MHD_OptionItem listen_opt[] = {
-        {fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd, NULL},
-        {MHD_OPTION_END, 0, NULL}};
+        {fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd, NULL}, {MHD_OPTION_END, 0, NULL}};
     if (fd < 0)
         flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 

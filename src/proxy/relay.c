@@ -993,7 +993,7 @@ static void pump(struct conn *c)
             if (!c->tunnel && c->rq_state == RQ_HEAD && c->cin.len - c->head_start >= RELAY_IN_MAX)
                 conn_err(c, 431, "HEADERS_TOO_LARGE", "request head over %u bytes", RELAY_IN_MAX);
         }
-        if (bq_pending(&c->uout) && c->up == UP_NONE && c->sb && !c->closing && !c->err)
+        if (bq_pending(&c->uout) && c->up == UP_NONE && c->sb && !c->closing && c->qn)
             up_start(c);
         if (c->up == UP_OPEN) {
             bool ufail = false;
