@@ -26,9 +26,12 @@
  * 304, close-delimited). A 101 answer turns the pair into a plain two-way byte relay.
  *
  * A connection is pinned to the (sandbox, port) of its first request. A later request head
- * for another preview host is answered 421 MISDIRECTED_REQUEST, after the answers before
- * it, and the connection is closed: it never reaches the pinned upstream. Every error
- * answer is the house JSON {statusCode, code, message} with Connection: close.
+ * for another preview (authorised like any other) waits, with the client no longer read,
+ * until every answer before it is out; then the upstream socket is closed and the connection
+ * re-pinned to the new (sandbox, port): a request never reaches an upstream it does not
+ * name. A head for a host that is not a preview (the API) is answered 421
+ * MISDIRECTED_REQUEST. Every error answer is the house JSON {statusCode, code, message}
+ * with Connection: close, sent after the answers before it; the connection then ends.
  *
  * Readiness: a refused connect is retried every RELAY_RETRY_MS until the preview wait
  * (--preview-wait) is over, on the worker's timer sweep, without blocking anyone else.
@@ -36,7 +39,8 @@
  * COVE_MAX_HEADER_BYTES (431), RELAY_MAX_HEADERS header lines (431), RELAY_MAX_INFLIGHT
  * pipelined requests awaiting answers (the client is not read past that), a head that takes
  * longer than relay_config.head_timeout_ms from its first byte is cut (408), and a
- * connection with no traffic for relay_config.idle_timeout_s is closed. */
+ * connection with no traffic for relay_config.idle_timeout_s (a WebSocket: RELAY_WS_IDLE_S)
+ * is closed. */
 #include "proxy/relay.h"
 
 #include <errno.h>
@@ -69,6 +73,7 @@
 #define RELAY_MAX_CONNS    4096
 #define RELAY_WORKERS_MAX  4
 #define RELAY_RETRY_MS     50
+#define RELAY_WS_IDLE_S    600 /* as the libmicrohttpd path's WebSocket relay */
 
 static struct relay_config rconf = {.idle_timeout_s = COVE_CONN_TIMEOUT_S,
                                     .head_timeout_ms = 10000};
@@ -1094,7 +1099,8 @@ static void sweep(struct worker *w)
                 conn_err(c, 408, "REQUEST_TIMEOUT", "the request head took over %u ms",
                          rconf.head_timeout_ms);
             pump(c);
-        } else if (now - c->last_ms >= (int64_t)rconf.idle_timeout_s * 1000 &&
+        } else if (now - c->last_ms >=
+                       (int64_t)(c->tunnel ? RELAY_WS_IDLE_S : rconf.idle_timeout_s) * 1000 &&
                    c->up != UP_WAITING && c->up != UP_CONNECTING) {
             c->dead = true;
         }
