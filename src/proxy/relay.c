@@ -65,7 +65,8 @@
 #include "proxy/preview-internal.h"
 
 #define RELAY_IN_MIN       (16u << 10)
-#define RELAY_IN_MAX       COVE_MAX_HEADER_BYTES /* also the request head cap */
+#define RELAY_IN_MAX       (256u << 10) /* one read; large bodies move in pieces this big */
+#define RELAY_HEAD_MAX     COVE_MAX_HEADER_BYTES
 #define RELAY_OUT_HIGH     (256u << 10)
 #define RELAY_OUT_CAP      (RELAY_OUT_HIGH + 2 * RELAY_IN_MAX + 4096)
 #define RELAY_MAX_HEADERS  128
@@ -136,6 +137,9 @@ static void bq_free(struct bq *q)
 
 /* RQ_DEFER: a head for another (sandbox, port) waits, parser paused, for the answers before
  * it; then the connection is re-pinned. */
+struct conn;
+static void fwd(struct conn *c, bool to_client, const char *p, size_t n);
+
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_HOLD, RQ_DEFER };
 enum up_state { UP_NONE, UP_CONNECTING, UP_WAITING, UP_OPEN };
 
@@ -358,6 +362,23 @@ static void conn_free(struct conn *c)
     free(c->err);
     free(c);
     atomic_fetch_sub(&n_conns, 1);
+}
+
+/* Raw bytes for one side: straight from the input buffer when nothing is queued before them
+ * (no copy), else behind what is. */
+static void fwd(struct conn *c, bool to_client, const char *p, size_t n)
+{
+    struct bq *q = to_client ? &c->cout : &c->uout;
+    bool *wr = to_client ? &c->c_wr : &c->u_wr;
+
+    if (n && !bq_pending(q) && *wr && (to_client || c->up == UP_OPEN)) {
+        ssize_t k = send(to_client ? c->cfd : c->ufd, p, n, MSG_NOSIGNAL);
+        if (k > 0)
+            p += k, n -= (size_t)k;
+        else if (k < 0 && errno == EAGAIN)
+            *wr = false;
+    }
+    bq_put(q, p, n);
 }
 
 /* ---- request parsing ------------------------------------------------------------------ */
@@ -604,7 +625,7 @@ static void process_client(struct conn *c)
         if (c->tunnel) {
             if (bq_pending(&c->uout) >= RELAY_OUT_HIGH)
                 return;
-            bq_put(&c->uout, c->cin.d + c->cppos, c->cin.len - c->cppos);
+            fwd(c, false, c->cin.d + c->cppos, c->cin.len - c->cppos);
             c->cppos = c->cin.len;
             break;
         }
@@ -622,7 +643,7 @@ static void process_client(struct conn *c)
             if (c->head_err || he == HPE_HEADER_OVERFLOW)
                 conn_err(c, 431, "HEADERS_TOO_LARGE",
                          "request head over %u header lines or %u bytes", RELAY_MAX_HEADERS,
-                         RELAY_IN_MAX);
+                         RELAY_HEAD_MAX);
             else
                 conn_err(c, 400, "BAD_REQUEST", "malformed request: %s",
                          http_errno_description(he));
@@ -631,7 +652,7 @@ static void process_client(struct conn *c)
         if (c->rq_state == RQ_BODY) {
             size_t from = c->raw_from > c->cppos ? c->raw_from : c->cppos;
             if (c->cppos + n > from)
-                bq_put(&c->uout, c->cin.d + from, c->cppos + n - from);
+                fwd(c, false, c->cin.d + from, c->cppos + n - from);
         }
         c->cppos += n;
         if (he == HPE_PAUSED)
@@ -753,7 +774,7 @@ static void process_upstream(struct conn *c)
         if (bq_pending(&c->cout) >= RELAY_OUT_HIGH)
             return;
         if (c->tunnel) {
-            bq_put(&c->cout, c->uin.d + c->uppos, c->uin.len - c->uppos);
+            fwd(c, true, c->uin.d + c->uppos, c->uin.len - c->uppos);
             c->uppos = c->uin.len;
             return;
         }
@@ -774,7 +795,7 @@ static void process_upstream(struct conn *c)
         if (!c->rs_head) {
             size_t from = c->rs_raw_from > c->uppos ? c->rs_raw_from : c->uppos;
             if (c->uppos + n > from)
-                bq_put(&c->cout, c->uin.d + from, c->uppos + n - from);
+                fwd(c, true, c->uin.d + from, c->uppos + n - from);
         }
         c->uppos += n;
         if (he == HPE_PAUSED)
@@ -788,7 +809,7 @@ static void process_upstream(struct conn *c)
             c->rs_ev_done = false;
             response_done(c);
         }
-        if (c->rs_head && c->uin.len - c->rs_start >= RELAY_IN_MAX) {
+        if (c->rs_head && c->uin.len - c->rs_start >= RELAY_HEAD_MAX) {
             bad_gateway(c, "answer head too large");
             up_close(c);
             return;
@@ -936,10 +957,6 @@ static bool write_from(int fd, struct bq *q, bool *wr, bool *failed)
         q->off += (size_t)n;
         if (q->off == q->len) {
             q->off = q->len = 0;
-            if (q->cap > RELAY_IN_MAX) { /* a large transfer is over: give the memory back */
-                free(q->d);
-                *q = (struct bq){0};
-            }
         }
         return true;
     }
@@ -992,11 +1009,11 @@ static void pump(struct conn *c)
         if (!c->closing && (c->tunnel || c->rq_state != RQ_HOLD)) {
             compact(&c->cin, &c->cppos, &c->head_start, &c->raw_from,
                     !c->tunnel && c->rq_state == RQ_HEAD, c, true);
-            if (c->cin.len - c->cppos < RELAY_IN_MAX || c->tunnel)
-                progress |= read_into(c->cfd, &c->cin, &c->c_rd, &c->c_eof);
+            progress |= read_into(c->cfd, &c->cin, &c->c_rd, &c->c_eof);
             process_client(c);
-            if (!c->tunnel && c->rq_state == RQ_HEAD && c->cin.len - c->head_start >= RELAY_IN_MAX)
-                conn_err(c, 431, "HEADERS_TOO_LARGE", "request head over %u bytes", RELAY_IN_MAX);
+            if (!c->tunnel && c->rq_state == RQ_HEAD &&
+                c->cin.len - c->head_start >= RELAY_HEAD_MAX)
+                conn_err(c, 431, "HEADERS_TOO_LARGE", "request head over %u bytes", RELAY_HEAD_MAX);
         }
         if (bq_pending(&c->uout) && c->up == UP_NONE && c->sb && !c->closing && c->qn)
             up_start(c);
@@ -1005,8 +1022,7 @@ static void pump(struct conn *c)
             progress |= write_from(c->ufd, &c->uout, &c->u_wr, &ufail);
             compact(&c->uin, &c->uppos, &c->rs_start, &c->rs_raw_from, !c->tunnel && c->rs_head, c,
                     false);
-            if (c->tunnel || c->uin.cap - c->uin.len > 0 || c->uin.len - c->rs_start < RELAY_IN_MAX)
-                progress |= read_into(c->ufd, &c->uin, &c->u_rd, &c->u_eof);
+            progress |= read_into(c->ufd, &c->uin, &c->u_rd, &c->u_eof);
             process_upstream(c);
             if (c->u_eof || ufail) {
                 if (c->tunnel) {
@@ -1087,6 +1103,15 @@ static void sweep(struct worker *w)
         next = c->next;
         if (c->dead)
             continue;
+        if (now - c->last_ms >= 1000 && !c->qn) {
+            /* idle: give the buffers of a past large transfer back */
+            if (!bq_pending(&c->cout) && c->cout.cap > RELAY_IN_MIN)
+                bq_free(&c->cout);
+            if (!bq_pending(&c->uout) && c->uout.cap > RELAY_IN_MIN)
+                bq_free(&c->uout);
+            if (c->uin.len == 0 && c->uin.cap > RELAY_IN_MIN)
+                bq_free(&c->uin);
+        }
         if (c->up == UP_WAITING && c->retry_at_ms && now >= c->retry_at_ms) {
             c->retry_at_ms = 0;
             up_try(c); /* with c->up == UP_WAITING, counted in n_waiting */
