@@ -2,18 +2,28 @@
  * event-driven relay (relay.c) resolve, authorise and fail in one way. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "base/limits.h"
 #include "sandbox/sandbox.h"
 
+/* The sandbox record's extra JSON as last parsed, kept by a caller that checks many requests
+ * (a relay connection): the same text is not parsed again. */
+struct preview_cache {
+    char *src;
+    json_t *extra;
+};
+void preview_cache_clear(struct preview_cache *pc);
+
 /* What a request says about its target; NUL-terminated, any may be NULL but target. */
 struct preview_req {
-    const char *host;   /* Host header */
-    const char *target; /* request target as sent (path and query) */
-    const char *path;   /* for messages only; may equal target */
-    const char *token;  /* X-Daytona-Preview-Token */
-    const char *cookie; /* Cookie */
+    const char *host;            /* Host header */
+    const char *target;          /* request target as sent (path and query) */
+    const char *path;            /* for messages only; may equal target */
+    const char *token;           /* X-Daytona-Preview-Token */
+    const char *cookie;          /* Cookie */
+    struct preview_cache *cache; /* optional */
 };
 
 /* A resolved and authorised preview request. */

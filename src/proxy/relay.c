@@ -199,6 +199,7 @@ struct conn {
     unsigned defer_port;
     char defer_id[33];
     bool defer_expect;
+    struct preview_cache pcache;
     /* an error answer due once the answers before it are out */
     char *err;
     size_t err_len;
@@ -210,6 +211,7 @@ struct worker {
     pthread_mutex_t mu;
     int *inbox;
     size_t n_in, cap_in;
+    struct preview_route *rt; /* scratch for the request being checked */
     struct conn *conns;
     struct conn *again; /* connections whose pump stopped while still making progress */
     size_t n_waiting;
@@ -357,6 +359,7 @@ static void conn_free(struct conn *c)
     if (c->defer_sb)
         sandbox_unref(c->defer_sb);
     free(c->defer_f.set_cookie);
+    preview_cache_clear(&c->pcache);
     bq_free(&c->defer_head);
     bq_free(&c->cin), bq_free(&c->uout), bq_free(&c->uin), bq_free(&c->cout);
     free(c->err);
@@ -466,10 +469,8 @@ static bool is_dropped(const char *name, bool upgrade)
 }
 
 /* Queue an authorised head for the pinned upstream. */
-static void request_go(struct conn *c, struct bq *hq, struct inflight *fl, bool cont)
+static void request_go(struct conn *c, struct inflight *fl, bool cont)
 {
-    bq_put(&c->uout, hq->d + hq->off, bq_pending(hq));
-    bq_free(hq);
     c->q[(c->qh + c->qn) % RELAY_MAX_INFLIGHT] = *fl;
     fl->set_cookie = NULL;
     c->qn++;
@@ -493,8 +494,9 @@ static void reroute(struct conn *c)
     c->defer_sb = NULL;
     c->port = c->defer_port;
     memcpy(c->sandbox_id, c->defer_id, sizeof(c->sandbox_id));
-    request_go(c, &c->defer_head, &c->defer_f, c->defer_expect);
-    c->defer_head = (struct bq){0};
+    bq_put(&c->uout, c->defer_head.d + c->defer_head.off, bq_pending(&c->defer_head));
+    bq_free(&c->defer_head);
+    request_go(c, &c->defer_f, c->defer_expect);
     http_parser_pause(&c->rq, 0);
 }
 
@@ -534,13 +536,14 @@ static void handle_head(struct conn *c)
                         host);
     if (target[0] != '/')
         return conn_err(c, 400, "BAD_REQUEST", "the request target must be a path");
-    rt = malloc(sizeof(*rt));
-    if (!rt)
-        return conn_err(c, 503, "UNAVAILABLE", "out of memory");
-    struct preview_req pr = {
-        .host = host, .target = target, .path = target, .token = token, .cookie = cookie};
+    rt = c->w->rt; /* the worker's: one request at a time */
+    struct preview_req pr = {.host = host,
+                             .target = target,
+                             .path = target,
+                             .token = token,
+                             .cookie = cookie,
+                             .cache = &c->pcache};
     if (preview_authorize(&pr, rt, &e) < 0) {
-        free(rt);
         return conn_err(c, e.status, e.code, "%s", e.msg);
     }
     bool other = c->sb && (rt->sb != c->sb || rt->port != c->port);
@@ -554,36 +557,36 @@ static void handle_head(struct conn *c)
         rt->sb = NULL;
     }
     struct sandbox *target_sb = other ? rt->sb : c->sb;
-    if (sandbox_state(target_sb) != SANDBOX_STARTED) {
+    enum sandbox_state st = sandbox_state(target_sb);
+    if (st != SANDBOX_STARTED) {
+        conn_err(c, 503, "SANDBOX_STOPPED", "sandbox '%s' is %s; start it to reach its ports",
+                 rt->sandbox_id, sandbox_state_to_string(st));
         if (rt->sb)
             sandbox_unref(rt->sb);
-        conn_err(c, 503, "SANDBOX_STOPPED", "sandbox '%s' is %s; start it to reach its ports",
-                 rt->sandbox_id, sandbox_state_to_string(sandbox_state(target_sb)));
-        free(rt);
         return;
     }
-    /* The head for the upstream. */
-    struct bq hq = {0};
+    /* The head for the upstream: queued, or kept aside until a re-route */
+    struct bq *hq = other ? &c->defer_head : &c->uout;
+    size_t mark = bq_pending(hq);
     char line[64];
     int n = snprintf(line, sizeof(line), "%s ", http_method_str(c->rq.method));
-    int r = bq_put(&hq, line, (size_t)n);
-    r = r ?: bq_put(&hq, rt->rest, strlen(rt->rest));
+    int r = bq_put(hq, line, (size_t)n);
+    r = r ?: bq_put(hq, rt->rest, strlen(rt->rest));
     n = snprintf(line, sizeof(line), " HTTP/%u.%u\r\n", c->rq.http_major, c->rq.http_minor);
-    r = r ?: bq_put(&hq, line, (size_t)n);
+    r = r ?: bq_put(hq, line, (size_t)n);
     for (unsigned i = 0; i < c->nh && !r; i++) {
         if (is_dropped(names[i], upgrade))
             continue;
-        r = bq_put(&hq, names[i], strlen(names[i]));
-        r = r ?: bq_put(&hq, ": ", 2);
-        r = r ?: bq_put(&hq, vals[i], strlen(vals[i]));
-        r = r ?: bq_put(&hq, "\r\n", 2);
+        r = bq_put(hq, names[i], strlen(names[i]));
+        r = r ?: bq_put(hq, ": ", 2);
+        r = r ?: bq_put(hq, vals[i], strlen(vals[i]));
+        r = r ?: bq_put(hq, "\r\n", 2);
     }
-    r = r ?: bq_put(&hq, "\r\n", 2);
+    r = r ?: bq_put(hq, "\r\n", 2);
     if (r < 0) {
         if (rt->sb)
             sandbox_unref(rt->sb);
-        free(rt);
-        bq_free(&hq);
+        hq->len = hq->off + mark;
         return conn_err(c, 431, "HEADERS_TOO_LARGE", "request head too large");
     }
     struct inflight fl = {.head = c->rq.method == HTTP_HEAD,
@@ -594,18 +597,15 @@ static void handle_head(struct conn *c)
     bool cont = expect && !strcasecmp(expect, "100-continue") && !c->rq.upgrade;
     if (other) {
         /* another preview: once the answers before it are out, re-pin (reroute) */
-        c->defer_head = hq;
         c->defer_f = fl;
         c->defer_sb = rt->sb;
         c->defer_port = rt->port;
         c->defer_expect = cont;
         snprintf(c->defer_id, sizeof(c->defer_id), "%s", rt->sandbox_id);
-        free(rt);
         c->rq_state = RQ_DEFER;
         return;
     }
-    free(rt);
-    request_go(c, &hq, &fl, cont);
+    request_go(c, &fl, cont);
 }
 
 static void head_reset(struct conn *c)
@@ -1292,9 +1292,11 @@ int relay_start(const struct relay_config *cfg)
         struct worker *w = &workers[i];
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake};
         pthread_mutex_init(&w->mu, NULL);
+        w->rt = malloc(sizeof(*w->rt));
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (w->ep < 0 || w->wake < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &ev) < 0 ||
+        if (!w->rt || w->ep < 0 || w->wake < 0 ||
+            epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &ev) < 0 ||
             pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             if (w->ep >= 0)
                 close(w->ep);
@@ -1321,6 +1323,7 @@ void relay_stop(void)
         free(w->inbox);
         close(w->ep);
         close(w->wake);
+        free(w->rt);
     }
     n_workers = 0;
 }
