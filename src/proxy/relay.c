@@ -84,6 +84,7 @@ static atomic_uint n_conns;
 struct bq {
     char *d;
     size_t off, len, cap;
+    bool grow; /* the last read filled it */
 };
 
 static size_t bq_pending(const struct bq *q)
@@ -934,11 +935,21 @@ static bool read_into(int fd, struct bq *q, bool *rd, bool *eof)
 {
     if (!*rd || *eof)
         return false;
-    if (q->cap - q->len == 0 && bq_reserve(q, 1, RELAY_IN_MAX) < 0)
+    if ((q->cap == q->len || q->grow) && q->cap < RELAY_IN_MAX) {
+        /* a read filled the buffer: double it, up to RELAY_IN_MAX (sweep() shrinks it) */
+        size_t need = q->cap ? q->cap : RELAY_IN_MIN;
+        if (need > RELAY_IN_MAX - q->len)
+            need = RELAY_IN_MAX - q->len;
+        (void)bq_reserve(q, need, RELAY_IN_MAX);
+    }
+    q->grow = false;
+    if (q->cap == q->len)
         return false;
-    ssize_t n = recv(fd, q->d + q->len, q->cap - q->len, 0);
+    size_t space = q->cap - q->len;
+    ssize_t n = recv(fd, q->d + q->len, space, 0);
     if (n > 0) {
         q->len += (size_t)n;
+        q->grow = (size_t)n == space;
         return true;
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -1111,6 +1122,8 @@ static void sweep(struct worker *w)
                 bq_free(&c->uout);
             if (c->uin.len == 0 && c->uin.cap > RELAY_IN_MIN)
                 bq_free(&c->uin);
+            if (c->cin.len == 0 && c->cin.cap > RELAY_IN_MIN)
+                bq_free(&c->cin);
         }
         if (c->up == UP_WAITING && c->retry_at_ms && now >= c->retry_at_ms) {
             c->retry_at_ms = 0;
