@@ -1167,6 +1167,8 @@ static void adopt_inbox(struct worker *w)
         }
         c->w = w;
         c->cfd = fds[i];
+        /* no Nagle: the tail of an answer must not wait for the client's delayed ACK */
+        setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
         c->ufd = -1;
         c->netns = -1;
         c->ctag.c = c->utag.c = c;
