@@ -1125,7 +1125,15 @@ static void sweep(struct worker *w)
             if (c->cin.len == 0 && c->cin.cap > RELAY_IN_MIN)
                 bq_free(&c->cin);
         }
-        if (c->up == UP_WAITING && c->retry_at_ms && now >= c->retry_at_ms) {
+        if (c->up == UP_CONNECTING) {
+            /* normally EPOLLOUT says how a connect went; look anyway, so that an edge
+             * missed cannot leave a connection waiting for ever */
+            up_check(c);
+            if (c->up == UP_OPEN) {
+                c->u_rd = c->u_wr = true;
+                pump(c);
+            }
+        } else if (c->up == UP_WAITING && c->retry_at_ms && now >= c->retry_at_ms) {
             c->retry_at_ms = 0;
             up_try(c); /* with c->up == UP_WAITING, counted in n_waiting */
             pump(c);
