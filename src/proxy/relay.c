@@ -1021,7 +1021,10 @@ static void pump(struct conn *c)
             compact(&c->cin, &c->cppos, &c->head_start, &c->raw_from,
                     !c->tunnel && c->rq_state == RQ_HEAD, c, true);
             progress |= read_into(c->cfd, &c->cin, &c->c_rd, &c->c_eof);
+            size_t before = c->cppos;
             process_client(c);
+            /* parsed input frees room: read again (no new edge comes for data already in) */
+            progress |= c->cppos != before;
             if (!c->tunnel && c->rq_state == RQ_HEAD &&
                 c->cin.len - c->head_start >= RELAY_HEAD_MAX)
                 conn_err(c, 431, "HEADERS_TOO_LARGE", "request head over %u bytes", RELAY_HEAD_MAX);
@@ -1034,7 +1037,9 @@ static void pump(struct conn *c)
             compact(&c->uin, &c->uppos, &c->rs_start, &c->rs_raw_from, !c->tunnel && c->rs_head, c,
                     false);
             progress |= read_into(c->ufd, &c->uin, &c->u_rd, &c->u_eof);
+            size_t ubefore = c->uppos;
             process_upstream(c);
+            progress |= c->uppos != ubefore;
             if (c->u_eof || ufail) {
                 if (c->tunnel) {
                     if (!bq_pending(&c->cout))
