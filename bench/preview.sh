@@ -23,11 +23,12 @@
 # then stops coved, cleans up, and prints a markdown report on stdout (progress on stderr).
 # Must run as root.
 #
-# usage: bench/preview.sh [-d SECONDS] [-r ROUNDS] [-c CONNS] [-t THREADS] [-P] [-k]
+# usage: bench/preview.sh [-d SECONDS] [-r ROUNDS] [-c CONNS] [-t THREADS] [-R on|off] [-P] [-k]
 #   -d SECONDS  duration of each wrk row (default 10)
 #   -r ROUNDS   interleaved rounds of rows 1-4 (default 3)
 #   -c CONNS    connections of the small-answer throughput rows (default 16)
 #   -t THREADS  wrk threads of rows 1-4 (default 1; the 1000-connection row uses 2)
+#   -R on|off   coved --preview-relay (default on: the event-driven relay; off: libmicrohttpd)
 #   -P          profile coved (perf, strace -c)
 #   -k          keep the work directory (logs, raw wrk output, profiles)
 # env: COVE_BUILD (default: <repo>/build), WORK (default /var/tmp/cove-pvbench-PID)
@@ -36,14 +37,15 @@ SELF=$(readlink -f "$0")
 HERE=$(dirname "$SELF")
 REPO=$(dirname "$HERE")
 ARGS_ORIG="$*"
-DUR=10 ROUNDS=3 CONNS=16 THREADS=1 PROFILE=0 KEEP=0
-while getopts "d:r:c:t:Pkh" o; do
+DUR=10 ROUNDS=3 CONNS=16 THREADS=1 PROFILE=0 KEEP=0 RELAY=on
+while getopts "d:r:c:t:R:Pkh" o; do
     case $o in
     d) DUR=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;;
-    P) PROFILE=1 ;; k) KEEP=1 ;;
-    *) sed -n '2,34p' "$SELF" >&2; exit 2 ;;
+    R) RELAY=$OPTARG ;; P) PROFILE=1 ;; k) KEEP=1 ;;
+    *) sed -n '2,35p' "$SELF" >&2; exit 2 ;;
     esac
 done
+[ "$RELAY" = on ] || [ "$RELAY" = off ] || { echo "bench/preview.sh: -R wants on or off" >&2; exit 2; }
 for v in "$DUR" "$ROUNDS" "$CONNS" "$THREADS"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "bench/preview.sh: '$v' is not a positive number" >&2; exit 2; }
 done
@@ -122,6 +124,7 @@ log "starting coved (state $WORK/state, cgroup root $CGROOT, uid base $UIDB)"
 mkfifo "$WORK/ready" && exec 7<>"$WORK/ready" || die "ready fifo"
 setsid "$WORK/bin/coved" --state "$WORK/state" --listen 127.0.0.1:0 --socket "$SOCK" \
     --cgroup-root "$CGROOT" --uid-base "$UIDB" --init "$WORK/bin/cove-init" --ready-fd 3 \
+    --preview-relay "$RELAY" \
     3>"$WORK/ready" </dev/null >"$WORK/coved.out" 2>"$WORK/coved.log" &
 COVED_PID=$!
 READY=""
@@ -328,7 +331,7 @@ if [ -n "$NGINX" ]; then
 fi
 
 cat <<EOF
-### Run of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT$DIRTY
+### Run of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT$DIRTY, preview relay $RELAY
 
 Host: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), kernel $(uname -r),
 $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'). Command: \`bench/preview.sh $ARGS_ORIG\` (wrk rows ${DUR} s each,

@@ -18,6 +18,7 @@
 #include "exec/session.h"
 #include "http/http.h"
 #include "proxy/preview.h"
+#include "proxy/relay.h"
 #include "sandbox/hostcheck.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/spawner.h"
@@ -34,6 +35,8 @@ static uint32_t arg_autostop_unit_ms = 60000; /* hidden: tests shorten auto-stop
 static int arg_ready_fd = -1;
 static const char *arg_preview_domain = "localhost";
 static uint32_t arg_preview_wait = 10;
+static bool arg_preview_relay = true;
+static uint32_t arg_preview_head_ms = 10000;
 static const char *arg_net_table = "cove";
 static const char *arg_net_subnet = "10.77.0.0/16";
 static const char *arg_net_dns;
@@ -59,6 +62,10 @@ static void usage(FILE *f)
             "  --ready-fd FD      write 'READY port=N' to FD once listening\n"
             "  --preview-domain D previews answer at {port}-{id}.D (default localhost)\n"
             "  --preview-wait S   seconds a preview waits for its port to listen (default 10)\n"
+            "  --preview-relay on|off  serve preview hosts on the TCP port from the event-driven\n"
+            "                     relay (default on); off: through libmicrohttpd like the API\n"
+            "  --preview-head-timeout MS  the relay cuts a request head not complete after MS\n"
+            "                     milliseconds from its first byte (100..120000, default 10000)\n"
             "  --net-table NAME   nftables table (inet) for sandbox egress rules (default cove)\n"
             "  --net-subnet CIDR  IPv4 range for sandbox veths, a /30 each (default 10.77.0.0/16)\n"
             "  --net-dns IP       resolver for domain allow lists (default: /etc/resolv.conf's)\n"
@@ -314,6 +321,8 @@ static int run(void)
             return 2;
         }
         hc.listen_host = host;
+        if (arg_preview_relay)
+            hc.divert = relay_divert;
     }
     if (strcmp(arg_socket, "none")) {
         char dir[PATH_MAX];
@@ -332,6 +341,13 @@ static int run(void)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* after the signal mask: the relay's threads inherit it */
+    if (hc.divert &&
+        relay_start(&(struct relay_config){.idle_timeout_s = COVE_CONN_TIMEOUT_S,
+                                           .head_timeout_ms = arg_preview_head_ms}) < 0) {
+        fprintf(stderr, "coved: cannot start the preview relay\n");
+        return 1;
+    }
     if (http_server_start(&hc, &srv) < 0) {
         fprintf(stderr, "coved: cannot listen on %s / %s: %m\n", arg_listen, arg_socket);
         return 1;
@@ -347,6 +363,8 @@ static int run(void)
     while (sig == SIGHUP || (sig < 0 && errno == EINTR));
     log_info("shutting down (sandboxes keep running)");
     http_server_stop(srv);
+    if (hc.divert)
+        relay_stop();
     sandbox_runtime_shutdown();
     store_close(st);
     return 0;
@@ -364,6 +382,8 @@ int main(int argc, char **argv)
                                          {"disk-warm", required_argument, NULL, 'w'},
                                          {"preview-domain", required_argument, NULL, 'P'},
                                          {"preview-wait", required_argument, NULL, 'W'},
+                                         {"preview-relay", required_argument, NULL, 'R'},
+                                         {"preview-head-timeout", required_argument, NULL, 'H'},
                                          {"autostop-unit-ms", required_argument, NULL, 'A'},
                                          {"net-table", required_argument, NULL, 'T'},
                                          {"net-subnet", required_argument, NULL, 'N'},
@@ -424,6 +444,19 @@ int main(int argc, char **argv)
         case 'W':
             if (parse_u32_range(optarg, 0, 300, &arg_preview_wait) < 0) {
                 fprintf(stderr, "coved: --preview-wait must be 0..300 seconds\n");
+                return 2;
+            }
+            break;
+        case 'R':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "coved: --preview-relay must be on or off\n");
+                return 2;
+            }
+            arg_preview_relay = !strcmp(optarg, "on");
+            break;
+        case 'H':
+            if (parse_u32_range(optarg, 100, 120000, &arg_preview_head_ms) < 0) {
+                fprintf(stderr, "coved: --preview-head-timeout must be 100..120000 ms\n");
                 return 2;
             }
             break;

@@ -61,6 +61,10 @@ struct http_upgrade {
     int fd;
 };
 
+struct http_front;
+int http_front_start(struct http_server *srv, int listen_fd, struct http_front **ret);
+void http_front_stop(struct http_front *f);
+
 struct http_server {
     struct http_config cfg; /* strings point to the copies below */
     char *listen_host;
@@ -69,6 +73,7 @@ struct http_server {
     bool sigpipe_ignored;
     struct http_listener tcp;
     struct http_listener unx;
+    struct http_front *front; /* our accept loop on the TCP socket, when cfg.divert is set */
     uint16_t port;
 
     pthread_mutex_t lock;

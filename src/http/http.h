@@ -87,6 +87,10 @@ struct http_config {
     /* Optional: a route chosen by the Host header alone (preview hosts), consulted before
      * the path routes. Return NULL to fall through to path routing. */
     const struct http_route *(*host_route)(const char *host, void *userdata);
+    /* Optional: coved accepts on the TCP socket itself and, once a connection's first Host
+     * line is in, offers it here (fd non-blocking, nothing consumed). Return 0 if taken (the
+     * callee owns fd), <0 to leave it to the routes above. The Unix socket is not offered. */
+    int (*divert)(int fd, const char *host, void *userdata);
 };
 
 int http_server_start(const struct http_config *cfg, struct http_server **ret);

@@ -1296,13 +1296,19 @@ static int listener_start(struct http_server *srv, struct http_listener *l, int 
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 
+    /* fd < 0: no listening socket, connections come from the front (MHD_add_connection) */
+    struct MHD_OptionItem listen_opt[] = {
+        {fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd, NULL}, {MHD_OPTION_END, 0, NULL}};
+    if (fd < 0)
+        flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+
     l->srv = srv;
     l->is_unix = is_unix;
     errno = 0;
     /* clang-format off */
     l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, l,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, /* first, to catch option errors too */
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_ARRAY, listen_opt,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY_LIMIT,
@@ -1381,10 +1387,26 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret)
         r = tcp_listen(srv->listen_host, cfg->listen_port, &fd);
         if (r < 0)
             return r;
-        r = listener_start(srv, &srv->tcp, fd, false);
-        if (r < 0)
-            return r;
-        srv->port = listener_port(&srv->tcp);
+        if (cfg->divert) {
+            struct sockaddr_storage ss = {0};
+            socklen_t len = sizeof(ss);
+            r = listener_start(srv, &srv->tcp, -1, false);
+            if (r < 0) {
+                close(fd);
+                return r;
+            }
+            if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+                srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                           : ((struct sockaddr_in *)&ss)->sin_port);
+            r = http_front_start(srv, fd, &srv->front); /* owns fd from here on */
+            if (r < 0)
+                return r;
+        } else {
+            r = listener_start(srv, &srv->tcp, fd, false);
+            if (r < 0)
+                return r;
+            srv->port = listener_port(&srv->tcp);
+        }
     }
     if (cfg->unix_path) {
         srv->unix_path = strdup(cfg->unix_path);
@@ -1419,6 +1441,8 @@ void http_server_stop(struct http_server *srv)
         return;
     ls[0] = &srv->tcp;
     ls[1] = &srv->unx;
+    http_front_stop(srv->front); /* no new connections for MHD from here on */
+    srv->front = NULL;
     for (size_t i = 0; i < ELEMENTSOF(ls); i++) {
         if (ls[i]->mhd) {
             MHD_socket fd = MHD_quiesce_daemon(ls[i]->mhd);

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "base/limits.h"
 #include "base/parse.h"
 #include "exec/session.h"
+#include "proxy/preview-internal.h"
 
 #define DOWN_HIGH_WATER (1u << 20)
 /* curl's receive and send buffers: one recv()/send() per 128 KiB of a large body (curl's
@@ -86,6 +88,19 @@ static int parse_host(const char *host, unsigned *port, char *label, size_t cap)
     return 0;
 }
 
+unsigned preview_wait_s(void)
+{
+    return conf.wait_s;
+}
+
+bool preview_is_host(const char *host)
+{
+    unsigned port;
+    char label[80];
+
+    return parse_host(host, &port, label, sizeof(label)) == 0;
+}
+
 const struct http_route *preview_host_route(const char *host, void *userdata)
 {
     unsigned port;
@@ -113,6 +128,14 @@ static struct listener {
 } listeners[LISTENERS];
 static pthread_mutex_t listeners_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -138,7 +161,7 @@ static struct listener *listener_slot(const char *id, unsigned port, bool create
     return oldest;
 }
 
-static void listener_note(struct sandbox *sb, unsigned port)
+void preview_listener_note(struct sandbox *sb, unsigned port)
 {
     char cid[37];
     struct listener *l;
@@ -160,7 +183,7 @@ static void listener_note(struct sandbox *sb, unsigned port)
     pthread_mutex_unlock(&listeners_mu);
 }
 
-static void listener_forget(struct sandbox *sb, unsigned port)
+void preview_listener_forget(struct sandbox *sb, unsigned port)
 {
     struct listener *l;
 
@@ -173,7 +196,7 @@ static void listener_forget(struct sandbox *sb, unsigned port)
 
 /* Did a connection to (sb, port) succeed in the last two seconds? Then skip the readiness
  * probe: a hot preview pays for one upstream connection at most, usually none. */
-static bool recently_listening(struct sandbox *sb, unsigned port)
+bool preview_recently_listening(struct sandbox *sb, unsigned port)
 {
     struct listener *l;
     bool ok;
@@ -228,28 +251,6 @@ static struct pv_thread *thread_state(bool create)
         }
     }
     return t;
-}
-
-/* If the command that last served (sb, port) has exited, reply so and return true. */
-static bool reply_if_exited(struct http_req *req, struct sandbox *sb, unsigned port)
-{
-    struct session_cmd_status st;
-    struct listener *l;
-    char cid[37] = "";
-
-    pthread_mutex_lock(&listeners_mu);
-    l = listener_slot(sandbox_id(sb), port, false);
-    if (l)
-        snprintf(cid, sizeof(cid), "%s", l->cid);
-    pthread_mutex_unlock(&listeners_mu);
-    if (!cid[0] || session_command_status(sb, cid, &st, NULL) < 0 || st.running)
-        return false;
-    http_reply_error(req, 502, "PROCESS_EXITED",
-                     "the process that listened on port %u (session command %s) has exited "
-                     "%s %d; its logs: GET /v1/sandboxes/%s/commands/%s/logs",
-                     port, cid, st.signal ? "by signal" : "with code",
-                     st.signal ? st.signal : st.exit_code, sandbox_id(sb), cid);
-    return true;
 }
 
 struct pv {
@@ -312,7 +313,7 @@ static void pv_free(void *p)
 
 /* A TCP socket inside the sandbox's network namespace. The calling thread enters the
  * namespace only for socket(2) and returns at once; the socket stays bound to it. */
-static int ns_socket(int netns)
+int preview_ns_socket(int netns, int flags)
 {
     static __thread int home = -1;
     int fd, e;
@@ -321,7 +322,7 @@ static int ns_socket(int netns)
         home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (home < 0 || setns(netns, CLONE_NEWNET) < 0)
         return -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
     e = errno;
     if (setns(home, CLONE_NEWNET) < 0)
         abort(); /* a thread left in a sandbox's network would be a security bug */
@@ -334,7 +335,7 @@ static int ns_connect(int netns, unsigned port)
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = ns_socket(netns), one = 1;
+    int fd = preview_ns_socket(netns, 0), one = 1;
 
     if (fd < 0)
         return -errno;
@@ -388,7 +389,7 @@ static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_
 {
     struct cove_err err = {0};
     struct pv *v = ud;
-    int fd = pv_netns(v, &err) < 0 ? -1 : ns_socket(v->netns);
+    int fd = pv_netns(v, &err) < 0 ? -1 : preview_ns_socket(v->netns, 0);
 
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
@@ -570,28 +571,82 @@ static void strip_query_param(char *target, const char *name)
         *qm = '\0'; /* nothing left: drop the '?' too */
 }
 
-/* Resolve the request to (sandbox, port, rest) and check its token. Replies on failure. */
-static int resolve(struct http_req *req, struct pv *v)
+/* The value of the first name=value pair in target's query, percent-decoded; NULL if none. */
+static const char *query_value(const char *target, const char *name, char *out, size_t cap)
 {
-    const char *host = http_req_header(req, "Host");
-    const char *target = http_req_target(req);
-    char label[80], tok[PREVIEW_TOKEN_MAX];
+    const char *q = strchr(target, '?');
+    size_t nl = strlen(name);
+
+    for (q = q ? q + 1 : NULL; q && *q;) {
+        size_t len = strcspn(q, "&#");
+        if (len > nl && !strncmp(q, name, nl) && q[nl] == '=') {
+            size_t o = 0;
+            for (size_t i = nl + 1; i < len && o + 1 < cap; i++) {
+                int hi, lo;
+                if (q[i] == '%' && i + 2 < len && (hi = hexval(q[i + 1])) >= 0 &&
+                    (lo = hexval(q[i + 2])) >= 0) {
+                    out[o++] = (char)(hi << 4 | lo);
+                    i += 2;
+                } else {
+                    out[o++] = q[i] == '+' ? ' ' : q[i];
+                }
+            }
+            out[o] = '\0';
+            return out;
+        }
+        if (q[len] != '&')
+            break;
+        q += len + 1;
+    }
+    return NULL;
+}
+
+static int fail(struct preview_err *e, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct preview_err *e, unsigned status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->status = status;
+    snprintf(e->code, sizeof(e->code), "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return status == 404 ? -ENOENT : status == 400 ? -EINVAL : -EACCES;
+}
+
+void preview_cache_clear(struct preview_cache *pc)
+{
+    free(pc->src);
+    json_decref(pc->extra);
+    pc->src = NULL;
+    pc->extra = NULL;
+}
+
+int preview_authorize(const struct preview_req *pr, struct preview_route *rt, struct preview_err *e)
+{
+    const char *host = pr->host, *target = pr->target;
+    char label[80], tok[PREVIEW_TOKEN_MAX], qbuf[PREVIEW_TOKEN_MAX];
     struct cove_err err = {0};
+    struct sandbox *sb = NULL;
     uint16_t sport;
     bool authed = false;
     int r;
 
-    if (host && parse_host(host, &v->port, label, sizeof(label)) == 0) {
-        snprintf(v->rest, sizeof(v->rest), "%s", target);
+    rt->sb = NULL; /* not memset: rest alone is 8 KiB, and this runs per request */
+    rt->port = 0;
+    rt->path_form = false;
+    rt->sandbox_id[0] = rt->rest[0] = rt->set_cookie[0] = '\0';
+    if (host && parse_host(host, &rt->port, label, sizeof(label)) == 0) {
+        snprintf(rt->rest, sizeof(rt->rest), "%s", target);
         /* A signed token stands in place of the id and authorises itself. */
-        if (preview_signed_check(label, v->sandbox_id, sizeof(v->sandbox_id), &sport) == 0) {
-            if (sport != v->port)
-                return http_reply_error(req, 403, "FORBIDDEN",
-                                        "this signed preview URL is for another port"),
-                       -EACCES;
+        if (preview_signed_check(label, rt->sandbox_id, sizeof(rt->sandbox_id), &sport) == 0) {
+            if (sport != rt->port)
+                return fail(e, 403, "FORBIDDEN", "this signed preview URL is for another port");
             authed = true;
         } else {
-            snprintf(v->sandbox_id, sizeof(v->sandbox_id), "%s", label);
+            snprintf(rt->sandbox_id, sizeof(rt->sandbox_id), "%s", label);
         }
     } else {
         /* /preview/{id}/{port}/rest */
@@ -599,52 +654,62 @@ static int resolve(struct http_req *req, struct pv *v)
         const char *s1 = strchr(p, '/');
         uint32_t port;
         char num[8];
-        if (strncmp(target, "/preview/", 9) || !s1 || (size_t)(s1 - p) >= sizeof(v->sandbox_id))
-            return http_reply_error(req, 404, "NOT_FOUND", "no preview target in %s",
-                                    http_req_path(req)),
-                   -ENOENT;
-        snprintf(v->sandbox_id, sizeof(v->sandbox_id), "%.*s", (int)(s1 - p), p);
+        if (strncmp(target, "/preview/", 9) || !s1 || (size_t)(s1 - p) >= sizeof(rt->sandbox_id))
+            return fail(e, 404, "NOT_FOUND", "no preview target in %s", pr->path);
+        snprintf(rt->sandbox_id, sizeof(rt->sandbox_id), "%.*s", (int)(s1 - p), p);
         const char *s2 = s1 + 1 + strcspn(s1 + 1, "/?");
         snprintf(num, sizeof(num), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
         if (parse_u32_range(num, 1, 65535, &port) < 0)
-            return http_reply_error(req, 400, "BAD_REQUEST", "port must be 1-65535"), -EINVAL;
-        v->port = port;
-        v->path_form = true;
-        snprintf(v->rest, sizeof(v->rest), "%s%s", *s2 == '/' ? "" : "/", s2);
+            return fail(e, 400, "BAD_REQUEST", "port must be 1-65535");
+        rt->port = port;
+        rt->path_form = true;
+        snprintf(rt->rest, sizeof(rt->rest), "%s%s", *s2 == '/' ? "" : "/", s2);
     }
-    r = sandbox_lookup(NULL, v->sandbox_id, &v->sb, &err);
-    if (r < 0 || strcmp(sandbox_id(v->sb), v->sandbox_id)) {
+    r = sandbox_lookup(NULL, rt->sandbox_id, &sb, &err);
+    if (r < 0 || strcmp(sandbox_id(sb), rt->sandbox_id)) {
         /* by id only: a name is not a preview address */
         if (r >= 0)
-            sandbox_unref(v->sb), v->sb = NULL;
-        return http_reply_error(req, 404, "SANDBOX_NOT_FOUND",
-                                "no sandbox '%s', and no live signed preview URL with that "
-                                "token (signed URLs expire)",
-                                v->sandbox_id),
-               -ENOENT;
+            sandbox_unref(sb);
+        return fail(e, 404, "SANDBOX_NOT_FOUND",
+                    "no sandbox '%s', and no live signed preview URL with that "
+                    "token (signed URLs expire)",
+                    rt->sandbox_id);
     }
-    sandbox_busy(v->sb, 1); /* preview traffic is activity */
-    if (authed)
+    if (authed) {
+        rt->sb = sb;
         return 0;
+    }
     struct sandbox_rec rec;
-    sandbox_snapshot(v->sb, &rec);
-    json_t *extra = rec.extra_json ? json_loads(rec.extra_json, 0, NULL) : NULL;
+    sandbox_snapshot(sb, &rec);
+    json_t *extra;
+    struct preview_cache *pc = pr->cache;
+    if (pc && pc->src && rec.extra_json && !strcmp(pc->src, rec.extra_json)) {
+        extra = json_incref(pc->extra); /* the same text as last time: the same object */
+    } else {
+        extra = rec.extra_json ? json_loads(rec.extra_json, 0, NULL) : NULL;
+        if (pc && extra && rec.extra_json) {
+            preview_cache_clear(pc);
+            pc->src = TAKE_PTR(rec.extra_json);
+            pc->extra = json_incref(extra);
+        }
+    }
     store_sandbox_rec_free(&rec);
     if (json_is_true(json_object_get(extra, "public"))) {
         json_decref(extra);
+        rt->sb = sb;
         return 0;
     }
-    const char *given = http_req_header(req, "X-Daytona-Preview-Token");
+    const char *given = pr->token;
     const char *qname = "DAYTONA_SANDBOX_AUTH_KEY";
-    const char *q = http_req_query(req, qname);
+    const char *q = query_value(target, qname, qbuf, sizeof(qbuf));
     if (!q)
-        q = http_req_query(req, qname = "token");
+        q = query_value(target, qname = "token", qbuf, sizeof(qbuf));
     if (!given)
         given = q;
     if (!given) {
-        const char *cookie = http_req_header(req, "Cookie");
+        const char *cookie = pr->cookie;
         char name[64];
-        snprintf(name, sizeof(name), "daytona-sandbox-auth-%s=", v->sandbox_id);
+        snprintf(name, sizeof(name), "daytona-sandbox-auth-%s=", rt->sandbox_id);
         const char *c = cookie ? strstr(cookie, name) : NULL;
         if (c) {
             c += strlen(name);
@@ -652,18 +717,86 @@ static int resolve(struct http_req *req, struct pv *v)
             given = tok;
         }
     }
-    r = given ? preview_token_check_extra(v->sb, extra, given) : -EACCES;
+    r = given ? preview_token_check_extra(sb, extra, given) : -EACCES;
     json_decref(extra);
-    if (r < 0)
-        return http_reply_error(req, 401, "UNAUTHORIZED",
-                                "this preview needs the sandbox's preview token: send header "
-                                "X-Daytona-Preview-Token, or use a signed preview URL"),
-               -EACCES;
-    if (q && given == q) {
-        snprintf(v->set_cookie, sizeof(v->set_cookie),
-                 "daytona-sandbox-auth-%s=%s; Path=/; HttpOnly; SameSite=Lax", v->sandbox_id, q);
-        strip_query_param(v->rest, qname); /* like the header, the token stays with us */
+    if (r < 0) {
+        sandbox_unref(sb);
+        return fail(e, 401, "UNAUTHORIZED",
+                    "this preview needs the sandbox's preview token: send header "
+                    "X-Daytona-Preview-Token, or use a signed preview URL");
     }
+    if (q && given == q) {
+        snprintf(rt->set_cookie, sizeof(rt->set_cookie),
+                 "daytona-sandbox-auth-%s=%s; Path=/; HttpOnly; SameSite=Lax", rt->sandbox_id, q);
+        strip_query_param(rt->rest, qname); /* like the header, the token stays with us */
+    }
+    rt->sb = sb;
+    return 0;
+}
+
+void preview_port_error(struct sandbox *sb, unsigned port, bool any_more, struct preview_err *e)
+{
+    struct session_cmd_status st;
+    struct listener *l;
+    char cid[37] = "";
+
+    pthread_mutex_lock(&listeners_mu);
+    l = listener_slot(sandbox_id(sb), port, false);
+    if (l)
+        snprintf(cid, sizeof(cid), "%s", l->cid);
+    pthread_mutex_unlock(&listeners_mu);
+    if (cid[0] && session_command_status(sb, cid, &st, NULL) >= 0 && !st.running) {
+        fail(e, 502, "PROCESS_EXITED",
+             "the process that listened on port %u (session command %s) has exited "
+             "%s %d; its logs: GET /v1/sandboxes/%s/commands/%s/logs",
+             port, cid, st.signal ? "by signal" : "with code", st.signal ? st.signal : st.exit_code,
+             sandbox_id(sb), cid);
+        return;
+    }
+    if (any_more)
+        fail(e, 502, "PORT_NOT_LISTENING", "nothing listens on port %u in sandbox '%s' any more",
+             port, sandbox_id(sb));
+    else
+        fail(e, 502, "PORT_NOT_LISTENING",
+             "nothing listens on port %u in sandbox '%s' (waited %u s). If "
+             "a session command served it, check its status and logs: GET "
+             "/v1/sandboxes/%s/sessions",
+             port, sandbox_id(sb), conf.wait_s, sandbox_id(sb));
+}
+
+static int reply_err(struct http_req *req, const struct preview_err *e, int r)
+{
+    http_reply_error(req, e->status, e->code, "%s", e->msg);
+    return r;
+}
+
+/* Resolve the request to (sandbox, port, rest) and check its token. Replies on failure. */
+static int resolve(struct http_req *req, struct pv *v)
+{
+    struct preview_req pr = {.host = http_req_header(req, "Host"),
+                             .target = http_req_target(req),
+                             .path = http_req_path(req),
+                             .token = http_req_header(req, "X-Daytona-Preview-Token"),
+                             .cookie = http_req_header(req, "Cookie")};
+    struct preview_route *rt = malloc(sizeof(*rt));
+    struct preview_err e;
+    int r;
+
+    if (!rt)
+        return http_reply_error(req, 500, "INTERNAL_ERROR", "out of memory"), -ENOMEM;
+    r = preview_authorize(&pr, rt, &e);
+    if (r < 0) {
+        free(rt);
+        return reply_err(req, &e, r);
+    }
+    v->sb = rt->sb;
+    v->port = rt->port;
+    v->path_form = rt->path_form;
+    memcpy(v->rest, rt->rest, sizeof(v->rest));
+    memcpy(v->sandbox_id, rt->sandbox_id, sizeof(v->sandbox_id));
+    memcpy(v->set_cookie, rt->set_cookie, sizeof(v->set_cookie));
+    free(rt);
+    sandbox_busy(v->sb, 1); /* preview traffic is activity */
     return 0;
 }
 
@@ -690,7 +823,7 @@ int preview_prepare(struct http_req *req)
                                 sandbox_state_to_string(sandbox_state(v->sb))),
                -EBUSY;
     v->ws = up && !strcasecmp(up, "websocket");
-    if (v->ws || !recently_listening(v->sb, v->port)) {
+    if (v->ws || !preview_recently_listening(v->sb, v->port)) {
         if (pv_netns(v, &err) < 0)
             return api_reply_err(req, &err), v->netns;
         r = wait_listening(v);
@@ -702,16 +835,11 @@ int preview_prepare(struct http_req *req)
             return http_reply_error(req, 503, "SANDBOX_STOPPED", "sandbox '%s' stopped",
                                     v->sandbox_id),
                    r;
-        if (reply_if_exited(req, v->sb, v->port))
-            return -ECONNREFUSED;
-        return http_reply_error(req, 502, "PORT_NOT_LISTENING",
-                                "nothing listens on port %u in sandbox '%s' (waited %u s). If "
-                                "a session command served it, check its status and logs: GET "
-                                "/v1/sandboxes/%s/sessions",
-                                v->port, v->sandbox_id, conf.wait_s, v->sandbox_id),
-               r;
+        struct preview_err e;
+        preview_port_error(v->sb, v->port, false, &e);
+        return reply_err(req, &e, r);
     }
-    listener_note(v->sb, v->port);
+    preview_listener_note(v->sb, v->port);
     if (v->ws)
         return 0;
     if (v->conn_fd >= 0)
@@ -961,12 +1089,10 @@ int preview_handle(struct http_req *req)
     if (v->finished && v->result == CURLE_COULDNT_CONNECT) {
         /* The port answered moments ago (so the readiness probe was skipped) and no longer
          * does: forget that, and say why if a session command served it. */
-        listener_forget(v->sb, v->port);
-        if (reply_if_exited(req, v->sb, v->port))
-            return 0;
-        return http_reply_error(req, 502, "PORT_NOT_LISTENING",
-                                "nothing listens on port %u in sandbox '%s' any more", v->port,
-                                v->sandbox_id);
+        struct preview_err e;
+        preview_listener_forget(v->sb, v->port);
+        preview_port_error(v->sb, v->port, true, &e);
+        return reply_err(req, &e, 0);
     }
     if (v->finished && v->result != CURLE_OK)
         return http_reply_error(req, 502, "BAD_GATEWAY", "port %u in sandbox '%s': %s", v->port,

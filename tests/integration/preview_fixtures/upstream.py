@@ -21,6 +21,7 @@ import hashlib
 import http.server
 import json
 import os
+import socket
 import sys
 import time
 import urllib.parse
@@ -80,6 +81,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.path[8:] == "418":
                 self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/cut":
+            # an answer that stops a quarter of the way through: the server goes away
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"x" * 25000)
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif self.path == "/cuthead":
+            # no answer at all: the connection just closes
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
         elif self.path == "/whoami":
             try:
                 with open("whoami.txt", "rb") as f:
