@@ -1167,9 +1167,11 @@ static void adopt_inbox(struct worker *w)
 
     pthread_mutex_lock(&w->mu);
     n = w->n_in < 64 ? w->n_in : 64;
-    memcpy(fds, w->inbox, n * sizeof(int));
-    memmove(w->inbox, w->inbox + n, (w->n_in - n) * sizeof(int));
-    w->n_in -= n;
+    if (n) { /* the inbox may not be allocated yet: no memcpy from NULL */
+        memcpy(fds, w->inbox, n * sizeof(int));
+        memmove(w->inbox, w->inbox + n, (w->n_in - n) * sizeof(int));
+        w->n_in -= n;
+    }
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < n; i++) {
         struct conn *c = calloc(1, sizeof(*c));
