@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <jansson.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -230,34 +231,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *reason(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 421:
-        return "Misdirected Request";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Error";
-    }
-}
-
 /* The full error answer, JSON {statusCode, code, message}, closing the connection. */
 static char *error_answer(unsigned status, const char *code, const char *msg, size_t *ret_len)
 {
@@ -273,7 +246,7 @@ static char *error_answer(unsigned status, const char *code, const char *msg, si
             int n = snprintf(out, cap,
                              "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
                              "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                             status, reason(status), blen, body);
+                             status, MHD_get_reason_phrase_for(status), blen, body);
             *ret_len = n > 0 ? (size_t)n : 0;
         }
     }
